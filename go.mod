@@ -1,0 +1,3 @@
+module github.com/mastoscale/mastoscale
+
+go 1.26.0
