@@ -1,0 +1,47 @@
+# mastoscale: `make run` renders the default layout, `make test` runs every test.
+GO        ?= go
+CACHE     ?= $(HOME)/.cache/mastoscale
+TOOLS     := $(CACHE)/tools
+HELM3     := $(TOOLS)/helm-v3.22.0/helm
+HELM4     := $(TOOLS)/helm-v4.3.1/helm
+KUSTOMIZE := $(TOOLS)/kustomize-v5.8.2/kustomize
+
+# Tests that drive the real binaries find them here; without them they skip, or fail when CI=true.
+export MASTOSCALE_HELM3     = $(HELM3)
+export MASTOSCALE_HELM4     = $(HELM4)
+export MASTOSCALE_KUSTOMIZE = $(KUSTOMIZE)
+
+.PHONY: run build test unit update bench tools lint
+run:
+	$(GO) run ./cmd/mastoscale render
+
+build:
+	$(GO) build -o bin/mastoscale ./cmd/mastoscale
+
+test: tools build
+	$(GO) vet ./...
+	$(GO) test ./...
+
+# unit runs the tests without building the external tools (tests that need them skip).
+unit:
+	$(GO) test ./...
+
+# update regenerates golden files; review `git diff` before committing them.
+update:
+	$(GO) test ./... -update
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+tools: $(HELM3) $(HELM4) $(KUSTOMIZE)
+
+# The real helm and kustomize binaries, built from the Go module proxy and cached by version
+# outside the repository.
+$(HELM3):
+	GOBIN=$(dir $@) GOFLAGS=-mod=mod $(GO) install helm.sh/helm/v3/cmd/helm@v3.22.0
+$(HELM4):
+	GOBIN=$(dir $@) GOFLAGS=-mod=mod $(GO) install helm.sh/helm/v4/cmd/helm@v4.3.1
+$(KUSTOMIZE):
+	GOBIN=$(dir $@) GOFLAGS=-mod=mod $(GO) install sigs.k8s.io/kustomize/kustomize/v5@v5.8.2
+
+-include test/e2e/e2e.mk

@@ -1,0 +1,43 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/mastoscale/mastoscale/pkg/layout"
+	"github.com/mastoscale/mastoscale/pkg/mastodon"
+	"github.com/spf13/cobra"
+)
+
+// layoutFlags choose a layout: a file, or a preset for a Mastodon version.
+type layoutFlags struct {
+	file    string
+	preset  string
+	version string
+}
+
+func (f *layoutFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVarP(&f.file, "file", "f", "", "layout file (a SidekiqLayout)")
+	cmd.Flags().StringVar(&f.preset, "preset", "", fmt.Sprintf("built-in layout: one of %v (default %q when no file is given)", layout.Presets, layout.PresetSplit))
+	cmd.Flags().StringVar(&f.version, "mastodon-version", mastodon.DefaultVersion.String(), "Mastodon version of a preset")
+}
+
+// load returns the layout the flags name, undefaulted, and a name for messages.
+func (f *layoutFlags) load() (*layout.SidekiqLayout, string, error) {
+	if f.file != "" && f.preset != "" {
+		return nil, "", fmt.Errorf("give --file or --preset, not both")
+	}
+	if f.file != "" {
+		l, err := layout.Load(f.file)
+		return l, f.file, err
+	}
+	name := f.preset
+	if name == "" {
+		name = layout.PresetSplit
+	}
+	v, err := mastodon.ParseVersion(f.version)
+	if err != nil {
+		return nil, "", fmt.Errorf("--mastodon-version: %w", err)
+	}
+	l, err := layout.Preset(name, v)
+	return l, "preset " + name, err
+}

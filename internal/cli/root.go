@@ -1,0 +1,80 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+)
+
+// Streams are a command's standard streams.
+type Streams struct {
+	In     io.Reader
+	Out    io.Writer
+	ErrOut io.Writer
+}
+
+// ExitError ends a command with Code after its output has been written; the message, if any,
+// has already been printed.
+type ExitError struct{ Code int }
+
+func (e *ExitError) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
+
+// Version is set at build time with -ldflags "-X github.com/mastoscale/mastoscale/internal/cli.Version=...".
+var Version = "dev"
+
+// NewRootCommand builds the mastoscale command tree on the given streams.
+func NewRootCommand(s Streams) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "mastoscale",
+		Short: "Split and autoscale Mastodon's Sidekiq on Kubernetes with KEDA",
+		Long: `mastoscale models Mastodon's Sidekiq queue layouts and renders split Sidekiq
+Deployments with KEDA ScaledObjects and a TriggerAuthentication: on its own (render), as a
+Helm post-renderer (post-render), or as a kustomize KRM function (fn).`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetIn(s.In)
+	root.SetOut(s.Out)
+	root.SetErr(s.ErrOut)
+	for _, add := range commands {
+		root.AddCommand(add(s))
+	}
+	return root
+}
+
+// commands are the subcommands, each in its own file.
+var commands = []func(Streams) *cobra.Command{
+	newRenderCommand,
+	newCheckCommand,
+	newVersionCommand,
+}
+
+// Run executes the command line args on s and returns the process exit code.
+func Run(args []string, s Streams) int {
+	root := NewRootCommand(s)
+	root.SetArgs(args)
+	err := root.Execute()
+	if err == nil {
+		return 0
+	}
+	var exit *ExitError
+	if errors.As(err, &exit) {
+		return exit.Code
+	}
+	fmt.Fprintf(s.ErrOut, "mastoscale: %v\n", err)
+	return 1
+}
+
+func newVersionCommand(s Streams) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the mastoscale version",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			_, err := fmt.Fprintf(s.Out, "mastoscale %s\n", Version)
+			return err
+		},
+	}
+}

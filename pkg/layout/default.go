@@ -1,0 +1,190 @@
+package layout
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/mastoscale/mastoscale/pkg/mastodon"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	"k8s.io/utils/ptr"
+)
+
+// Defaults of the scaling knobs: the values of the well-known KEDA example for Mastodon.
+const (
+	DefaultConcurrency      = 25
+	DefaultMinReplicas      = 1
+	DefaultMaxReplicas      = 4
+	DefaultListLength       = 1500
+	DefaultPollingInterval  = 30
+	DefaultCooldownPeriod   = 300
+	DefaultFailureThreshold = 3
+	DefaultFallbackReplicas = 2
+	DefaultRedisPort        = 6379
+	// DefaultScaleUpStabilization and the one-pod-a-minute policy keep scale-up gentle.
+	DefaultScaleUpStabilization = 300
+	DefaultScaleUpPods          = 1
+	DefaultScaleUpPeriod        = 60
+	// gracePeriodMargin is added to Sidekiq's -t so a stopping pod can requeue before KILL.
+	gracePeriodMargin = 5
+)
+
+// Default fills every unset field of l with its default, in place, and returns l. It is
+// idempotent. Values that cannot be derived (a Redis host for a chart without bundled Redis)
+// stay empty for Validate to report.
+func Default(l *SidekiqLayout) *SidekiqLayout {
+	s := &l.Spec
+	if s.MastodonVersion == "" {
+		s.MastodonVersion = mastodon.DefaultVersion.String()
+	}
+	if s.Release.Name == "" {
+		s.Release.Name = mastodon.DefaultRelease
+	}
+	if s.Release.Chart == "" {
+		s.Release.Chart = string(mastodon.ChartLegacy)
+	}
+	if s.Release.Fullname == "" {
+		s.Release.Fullname = mastodon.Fullname(s.Release.Name)
+	}
+	if s.Image == "" {
+		if v, err := mastodon.ParseVersion(s.MastodonVersion); err == nil {
+			s.Image = mastodon.DefaultImage(v)
+		}
+	}
+	defaultRedis(s)
+	for i := range s.Workers {
+		defaultWorker(&s.Workers[i])
+	}
+	return l
+}
+
+func defaultRedis(s *Spec) {
+	r := &s.Redis
+	chart, _ := mastodon.ParseChart(s.Release.Chart)
+	if r.Host == "" && r.Address == "" && r.Sentinel == nil {
+		if host, ok := mastodon.RedisHost(chart, s.Release.Name); ok {
+			r.Host = host
+		}
+	}
+	if r.Host != "" && r.Port == nil {
+		r.Port = ptr.To[int32](DefaultRedisPort)
+	}
+	if r.Auth == nil {
+		ref := mastodon.RedisPasswordSecret(chart, s.Release.Name)
+		r.Auth = &RedisAuth{SecretName: ref.Name, PasswordKey: ref.Key}
+	}
+	if !r.Auth.Disabled {
+		if r.Auth.PasswordKey == "" {
+			r.Auth.PasswordKey = mastodon.RedisPasswordSecret(chart, s.Release.Name).Key
+		}
+		if r.Auth.TriggerAuthenticationName == "" {
+			r.Auth.TriggerAuthenticationName = s.Release.Fullname + "-sidekiq-redis"
+		}
+	}
+}
+
+func defaultWorker(w *Worker) {
+	if w.Concurrency == nil {
+		w.Concurrency = ptr.To[int32](DefaultConcurrency)
+	}
+	if w.Timeout == nil {
+		w.Timeout = ptr.To[int32](mastodon.SidekiqDefaultTimeout)
+	}
+	if w.TerminationGracePeriodSeconds == nil {
+		w.TerminationGracePeriodSeconds = ptr.To(int64(*w.Timeout) + gracePeriodMargin)
+	}
+	if w.Autoscale == nil {
+		if w.Replicas == nil {
+			w.Replicas = ptr.To[int32](1)
+		}
+		return
+	}
+	a := w.Autoscale
+	if a.MinReplicas == nil {
+		a.MinReplicas = ptr.To[int32](DefaultMinReplicas)
+	}
+	if a.MaxReplicas == nil {
+		a.MaxReplicas = ptr.To(max(int32(DefaultMaxReplicas), *a.MinReplicas))
+	}
+	if a.ListLength == nil {
+		a.ListLength = ptr.To[int64](DefaultListLength)
+	}
+	if a.PollingInterval == nil {
+		a.PollingInterval = ptr.To[int32](DefaultPollingInterval)
+	}
+	if a.CooldownPeriod == nil {
+		a.CooldownPeriod = ptr.To[int32](DefaultCooldownPeriod)
+	}
+	if a.Fallback == nil {
+		a.Fallback = &Fallback{}
+	}
+	if !a.Fallback.Disabled {
+		if a.Fallback.FailureThreshold == nil {
+			a.Fallback.FailureThreshold = ptr.To[int32](DefaultFailureThreshold)
+		}
+		if a.Fallback.Replicas == nil {
+			a.Fallback.Replicas = ptr.To[int32](DefaultFallbackReplicas)
+		}
+	}
+	if a.Behavior == nil {
+		a.Behavior = &autoscalingv2.HorizontalPodAutoscalerBehavior{}
+	}
+	if a.Behavior.ScaleUp == nil {
+		a.Behavior.ScaleUp = &autoscalingv2.HPAScalingRules{
+			StabilizationWindowSeconds: ptr.To[int32](DefaultScaleUpStabilization),
+			Policies: []autoscalingv2.HPAScalingPolicy{{
+				Type: autoscalingv2.PodsScalingPolicy, Value: DefaultScaleUpPods, PeriodSeconds: DefaultScaleUpPeriod,
+			}},
+		}
+	}
+}
+
+// ConsumesScheduler reports whether w consumes the scheduler queue.
+func (w *Worker) ConsumesScheduler() bool {
+	for _, q := range w.Queues {
+		if q.Name == mastodon.SchedulerQueue {
+			return true
+		}
+	}
+	return false
+}
+
+// MaxReplicas is the most replicas w can run: its autoscale maximum or its fixed count.
+// Call it on a defaulted worker.
+func (w *Worker) MaxReplicas() int32 {
+	if w.Autoscale != nil && w.Autoscale.MaxReplicas != nil {
+		return *w.Autoscale.MaxReplicas
+	}
+	if w.Replicas != nil {
+		return *w.Replicas
+	}
+	return 1
+}
+
+// ListLengthFor is the backlog per replica of queue q's trigger: the queue's own listLength,
+// else the worker's. Call it on a defaulted, autoscaled worker.
+func (w *Worker) ListLengthFor(q Queue) int64 {
+	if q.ListLength != nil {
+		return *q.ListLength
+	}
+	return *w.Autoscale.ListLength
+}
+
+// Clone returns a deep copy of l.
+func Clone(l *SidekiqLayout) *SidekiqLayout {
+	data, err := json.Marshal(l)
+	if err != nil {
+		panic(fmt.Sprintf("layout: cloning: %v", err)) // every field of SidekiqLayout marshals
+	}
+	var c SidekiqLayout
+	if err := json.Unmarshal(data, &c); err != nil {
+		panic(fmt.Sprintf("layout: cloning: %v", err))
+	}
+	return &c
+}
+
+// Prepare returns a defaulted copy of l and the validation report of that copy; l itself is
+// not changed.
+func Prepare(l *SidekiqLayout) (*SidekiqLayout, Report) {
+	c := Default(Clone(l))
+	return c, Validate(c)
+}

@@ -1,0 +1,141 @@
+package layout
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	yamlv3 "go.yaml.in/yaml/v3"
+	kjson "sigs.k8s.io/json"
+	"sigs.k8s.io/yaml"
+)
+
+// Parse decodes one SidekiqLayout document strictly: an unknown or duplicate field is an
+// error naming its path and line. Parse neither defaults nor validates.
+func Parse(data []byte) (*SidekiqLayout, error) {
+	var root yamlv3.Node
+	dec := yamlv3.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&root); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("parsing layout: %w", err)
+	}
+	var next yamlv3.Node
+	if err := dec.Decode(&next); err == nil && document(&next).Kind != 0 && document(&next).Tag != "!!null" {
+		return nil, fmt.Errorf("parsing layout: line %d: a layout file holds one document; split the others into their own files", next.Line)
+	}
+	if root.Kind == 0 {
+		return nil, errors.New("parsing layout: the document is empty")
+	}
+	if doc := document(&root); doc.Kind != yamlv3.MappingNode {
+		return nil, fmt.Errorf("parsing layout: line %d: a layout is a mapping with apiVersion, kind and spec", doc.Line)
+	}
+	js, err := yaml.YAMLToJSON(data)
+	if err != nil {
+		return nil, fmt.Errorf("parsing layout: %w", err)
+	}
+	var l SidekiqLayout
+	strict, err := kjson.UnmarshalStrict(js, &l)
+	if err != nil {
+		return nil, fmt.Errorf("parsing layout: %w", err)
+	}
+	if len(strict) > 0 {
+		errs := make([]error, len(strict))
+		for i, e := range strict {
+			errs[i] = withLine(&root, e)
+		}
+		return nil, fmt.Errorf("parsing layout: %w", errors.Join(errs...))
+	}
+	return &l, nil
+}
+
+// Load reads and parses the layout file at path.
+func Load(path string) (*SidekiqLayout, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading layout: %w", err)
+	}
+	l, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return l, nil
+}
+
+// Marshal writes l as YAML.
+func Marshal(l *SidekiqLayout) ([]byte, error) { return yaml.Marshal(l) }
+
+// withLine prefixes a strict-decoding error with the line of the field it names.
+func withLine(root *yamlv3.Node, err error) error {
+	var fe kjson.FieldError
+	if !errors.As(err, &fe) {
+		return err
+	}
+	msg := strings.TrimPrefix(err.Error(), "json: ")
+	if line := lineOf(document(root), fe.FieldPath()); line > 0 {
+		return fmt.Errorf("line %d: %s", line, msg)
+	}
+	return errors.New(msg)
+}
+
+func document(n *yamlv3.Node) *yamlv3.Node {
+	if n.Kind == yamlv3.DocumentNode && len(n.Content) > 0 {
+		return n.Content[0]
+	}
+	return n
+}
+
+// lineOf follows a path like `spec.workers[0].queue` through the YAML tree and returns the
+// line of the last key it finds.
+func lineOf(n *yamlv3.Node, path string) int {
+	line := 0
+	for _, step := range splitPath(path) {
+		if n == nil {
+			break
+		}
+		if idx, err := strconv.Atoi(step); err == nil {
+			if n.Kind != yamlv3.SequenceNode || idx >= len(n.Content) {
+				break
+			}
+			n = n.Content[idx]
+			line = n.Line
+			continue
+		}
+		var next *yamlv3.Node
+		if n.Kind == yamlv3.MappingNode {
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if n.Content[i].Value == step {
+					line = n.Content[i].Line
+					next = n.Content[i+1]
+				}
+			}
+		}
+		n = next
+	}
+	return line
+}
+
+func splitPath(path string) []string {
+	var steps []string
+	for _, part := range strings.Split(path, ".") {
+		for part != "" {
+			open := strings.IndexByte(part, '[')
+			if open < 0 {
+				steps = append(steps, part)
+				break
+			}
+			if open > 0 {
+				steps = append(steps, part[:open])
+			}
+			end := strings.IndexByte(part, ']')
+			if end < open {
+				break
+			}
+			steps = append(steps, part[open+1:end])
+			part = part[end+1:]
+		}
+	}
+	return steps
+}

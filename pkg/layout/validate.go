@@ -1,0 +1,390 @@
+package layout
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/mastoscale/mastoscale/pkg/mastodon"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+// Limits Validate enforces.
+const (
+	MinConcurrency = 1
+	MaxConcurrency = 50
+	// WarnConcurrency is where Sidekiq's gains per thread flatten: more processes beat more threads.
+	WarnConcurrency = 30
+	// MaxScaledObjectName keeps KEDA's "keda-hpa-<name>" HPA name within 63 characters.
+	MaxScaledObjectName = 63 - len("keda-hpa-")
+)
+
+// Report holds what Validate found. Errors make a layout unusable; warnings are advice.
+type Report struct {
+	Errors   field.ErrorList
+	Warnings field.ErrorList
+}
+
+// Err returns the errors as one error, or nil.
+func (r Report) Err() error { return r.Errors.ToAggregate() }
+
+// HasErrors reports whether any error was found.
+func (r Report) HasErrors() bool { return len(r.Errors) > 0 }
+
+func (r *Report) errorf(path *field.Path, value any, format string, args ...any) {
+	r.Errors = append(r.Errors, field.Invalid(path, value, fmt.Sprintf(format, args...)))
+}
+
+func (r *Report) warnf(path *field.Path, value any, format string, args ...any) {
+	r.Warnings = append(r.Warnings, field.Invalid(path, value, fmt.Sprintf(format, args...)))
+}
+
+// Validate checks a defaulted layout and returns every problem it finds, each with its field
+// path and what to do about it.
+func Validate(l *SidekiqLayout) Report {
+	var r Report
+	if l.APIVersion != APIVersion {
+		r.Errors = append(r.Errors, field.NotSupported(field.NewPath("apiVersion"), l.APIVersion, []string{APIVersion}))
+	}
+	if l.Kind != Kind {
+		r.Errors = append(r.Errors, field.NotSupported(field.NewPath("kind"), l.Kind, []string{Kind}))
+	}
+	if l.Metadata.Namespace != "" {
+		for _, msg := range validation.IsDNS1123Label(l.Metadata.Namespace) {
+			r.errorf(field.NewPath("metadata", "namespace"), l.Metadata.Namespace, "%s", msg)
+		}
+	}
+	spec := field.NewPath("spec")
+	v, versionOK := validateVersion(&r, l.Spec.MastodonVersion, spec.Child("mastodonVersion"))
+	validateRelease(&r, l.Spec.Release, spec.Child("release"))
+	validateRedis(&r, &l.Spec, v, versionOK, spec.Child("redis"))
+	validateWorkers(&r, &l.Spec, v, versionOK, spec.Child("workers"))
+	validateBudget(&r, &l.Spec, spec.Child("database"))
+	return r
+}
+
+func validateVersion(r *Report, s string, path *field.Path) (mastodon.Version, bool) {
+	v, err := mastodon.ParseVersion(s)
+	if err != nil {
+		r.errorf(path, s, "%v", err)
+		return v, false
+	}
+	if !v.Supported() {
+		r.errorf(path, s, "Mastodon before %s is not supported", mastodon.OldestKnown)
+		return v, false
+	}
+	if !v.Known() {
+		r.warnf(path, s, "queues of Mastodon %s are not known to mastoscale; assuming those of %s", v, mastodon.NewestKnown)
+	}
+	return v, true
+}
+
+func validateRelease(r *Report, rel Release, path *field.Path) {
+	if _, err := mastodon.ParseChart(rel.Chart); err != nil {
+		r.Errors = append(r.Errors, field.NotSupported(path.Child("chart"), rel.Chart,
+			[]string{string(mastodon.ChartLegacy), string(mastodon.ChartHelmCharts)}))
+	}
+	for _, msg := range validation.IsDNS1123Label(rel.Name) {
+		r.errorf(path.Child("name"), rel.Name, "%s", msg)
+	}
+	for _, msg := range validation.IsDNS1123Label(rel.Fullname) {
+		r.errorf(path.Child("fullname"), rel.Fullname, "%s", msg)
+	}
+}
+
+func validateRedis(r *Report, s *Spec, v mastodon.Version, versionOK bool, path *field.Path) {
+	red := &s.Redis
+	const noSecrets = "a layout never holds secrets: put the password in a Secret and reference it with spec.redis.auth.secretName and passwordKey"
+	if red.Password != "" {
+		r.Errors = append(r.Errors, field.Forbidden(path.Child("password"), noSecrets))
+	}
+	if red.Sentinel != nil && red.Sentinel.Password != "" {
+		r.Errors = append(r.Errors, field.Forbidden(path.Child("sentinel", "password"), noSecrets))
+	}
+	targets := 0
+	for _, set := range []bool{red.Host != "", red.Address != "", red.Sentinel != nil} {
+		if set {
+			targets++
+		}
+	}
+	switch {
+	case targets == 0:
+		r.Errors = append(r.Errors, field.Required(path.Child("host"),
+			"the chart bundles no Redis: set spec.redis.host (Sidekiq's REDIS_HOST or SIDEKIQ_REDIS_HOST), spec.redis.address or spec.redis.sentinel"))
+	case targets > 1:
+		r.errorf(path, "", "set only one of host, address and sentinel")
+	}
+	if red.Port != nil && (*red.Port < 1 || *red.Port > 65535) {
+		r.errorf(path.Child("port"), *red.Port, "must be a TCP port, 1 to 65535")
+	}
+	if red.Address != "" {
+		validateAddress(r, red.Address, path.Child("address"), noSecrets)
+	}
+	if red.DatabaseIndex != nil && *red.DatabaseIndex < 0 {
+		r.errorf(path.Child("databaseIndex"), *red.DatabaseIndex, "must be 0 or more")
+	}
+	if red.Sentinel != nil {
+		sp := path.Child("sentinel")
+		if red.Sentinel.Master == "" {
+			r.Errors = append(r.Errors, field.Required(sp.Child("master"), "name the master set (SIDEKIQ_REDIS_SENTINEL_MASTER)"))
+		}
+		if len(red.Sentinel.Addresses) == 0 {
+			r.Errors = append(r.Errors, field.Required(sp.Child("addresses"), "list the sentinels as host:port"))
+		}
+		for i, a := range red.Sentinel.Addresses {
+			validateAddress(r, a, sp.Child("addresses").Index(i), noSecrets)
+		}
+	}
+	if a := red.Auth; a != nil && !a.Disabled {
+		ap := path.Child("auth")
+		if a.SecretName == "" {
+			r.Errors = append(r.Errors, field.Required(ap.Child("secretName"), "name the Secret holding the Redis password, or set auth.disabled: true for a Redis without one"))
+		} else {
+			for _, msg := range validation.IsDNS1123Subdomain(a.SecretName) {
+				r.errorf(ap.Child("secretName"), a.SecretName, "%s", msg)
+			}
+		}
+		for _, msg := range validation.IsDNS1123Subdomain(a.TriggerAuthenticationName) {
+			r.errorf(ap.Child("triggerAuthenticationName"), a.TriggerAuthenticationName, "%s", msg)
+		}
+	}
+	if red.Namespace != "" {
+		np := path.Child("namespace")
+		if strings.ContainsAny(red.Namespace, ": \t") {
+			r.errorf(np, red.Namespace, "REDIS_NAMESPACE is a bare prefix: drop the colon and spaces")
+		}
+		if versionOK && !v.AllowsRedisNamespace() {
+			r.errorf(np, red.Namespace, "REDIS_NAMESPACE was removed in Mastodon 4.4 and %s refuses to boot with it: migrate the keys and remove spec.redis.namespace, or set spec.mastodonVersion to the release you really run", v)
+		} else if versionOK && v == (mastodon.Version{Major: 4, Minor: 3}) {
+			r.warnf(np, red.Namespace, "REDIS_NAMESPACE is deprecated in Mastodon 4.3 and removed in 4.4: plan the key migration before upgrading")
+		}
+	}
+}
+
+// validateAddress checks a host:port and refuses one that carries credentials.
+func validateAddress(r *Report, addr string, path *field.Path, noSecrets string) {
+	if strings.Contains(addr, "://") {
+		u, err := url.Parse(addr)
+		if err == nil && u.User != nil {
+			if _, has := u.User.Password(); has {
+				r.Errors = append(r.Errors, field.Forbidden(path, noSecrets))
+				return
+			}
+		}
+		r.errorf(path, addr, "write host:port without a scheme; TLS is spec.redis.tls")
+		return
+	}
+	if strings.Contains(addr, "@") {
+		r.Errors = append(r.Errors, field.Forbidden(path, noSecrets))
+		return
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || host == "" {
+		r.errorf(path, addr, "write host:port, e.g. redis-master:6379")
+		return
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		r.errorf(path, addr, "the port must be 1 to 65535")
+	}
+}
+
+func validateWorkers(r *Report, s *Spec, v mastodon.Version, versionOK bool, path *field.Path) {
+	if len(s.Workers) == 0 {
+		r.Errors = append(r.Errors, field.Required(path, "list at least one worker; every queue needs a consumer"))
+		return
+	}
+	names := map[string]bool{}
+	consumers := map[string][]*field.Path{} // queue -> paths of the queue entries consuming it
+	for i := range s.Workers {
+		w := &s.Workers[i]
+		wp := path.Index(i)
+		validateWorkerName(r, s, w.Name, wp.Child("name"))
+		if names[w.Name] && w.Name != "" {
+			r.Errors = append(r.Errors, field.Duplicate(wp.Child("name"), w.Name))
+		}
+		names[w.Name] = true
+		validateConcurrency(r, w, wp.Child("concurrency"))
+		if len(w.Queues) == 0 {
+			r.Errors = append(r.Errors, field.Required(wp.Child("queues"), "list the queues this worker consumes"))
+		}
+		seen := map[string]bool{}
+		for j, q := range w.Queues {
+			qp := wp.Child("queues").Index(j)
+			if q.Name == "" {
+				r.Errors = append(r.Errors, field.Required(qp.Child("name"), "name the queue"))
+				continue
+			}
+			if seen[q.Name] {
+				r.Errors = append(r.Errors, field.Duplicate(qp.Child("name"), q.Name))
+			}
+			seen[q.Name] = true
+			if versionOK {
+				if _, ok := mastodon.LookupQueue(v, q.Name); !ok {
+					r.Errors = append(r.Errors, field.NotSupported(qp.Child("name"), q.Name, mastodon.QueueNames(v)))
+				}
+			}
+			consumers[q.Name] = append(consumers[q.Name], qp)
+			if q.Weight != nil && *q.Weight < 1 {
+				r.errorf(qp.Child("weight"), *q.Weight, "must be at least 1; leave it out for an unweighted queue")
+			}
+			if q.ListLength != nil {
+				if w.Autoscale == nil {
+					r.errorf(qp.Child("listLength"), *q.ListLength, "only autoscaled workers have triggers: add an autoscale block or remove listLength")
+				} else if *q.ListLength < 1 {
+					r.errorf(qp.Child("listLength"), *q.ListLength, "must be at least 1: it is the backlog one replica carries")
+				}
+			}
+		}
+		validateScaling(r, w, wp)
+	}
+	validateScheduler(r, s, consumers[mastodon.SchedulerQueue], path)
+	if versionOK {
+		for _, q := range mastodon.QueueNames(v) {
+			if len(consumers[q]) == 0 {
+				r.errorf(path, q, "queue %q is consumed by no worker, so its jobs would wait forever: add it to a worker's queues", q)
+			} else if len(consumers[q]) > 1 && q != mastodon.SchedulerQueue {
+				r.warnf(consumers[q][1], q, "queue %q is consumed by several workers; each one's triggers scale on the whole backlog", q)
+			}
+		}
+	}
+}
+
+func validateWorkerName(r *Report, s *Spec, name string, path *field.Path) {
+	if name == "" {
+		r.Errors = append(r.Errors, field.Required(path, "name the worker, e.g. \"ingress\""))
+		return
+	}
+	for _, msg := range validation.IsDNS1123Label(name) {
+		r.errorf(path, name, "%s", msg)
+	}
+	full := mastodon.SidekiqDeploymentName(s.Release.Fullname, name)
+	if len(full) > MaxScaledObjectName {
+		r.errorf(path, name, "the Deployment and ScaledObject name %q is %d characters; KEDA allows %d (its HPA is keda-hpa-<name>): shorten the worker or release name", full, len(full), MaxScaledObjectName)
+	}
+}
+
+func validateConcurrency(r *Report, w *Worker, path *field.Path) {
+	if w.Concurrency == nil {
+		return
+	}
+	c := *w.Concurrency
+	switch {
+	case c < MinConcurrency || c > MaxConcurrency:
+		r.errorf(path, c, "must be %d to %d threads", MinConcurrency, MaxConcurrency)
+	case c > WarnConcurrency:
+		r.warnf(path, c, "Sidekiq gains little beyond %d threads per process: lower concurrency and raise replicas", WarnConcurrency)
+	}
+}
+
+func validateScaling(r *Report, w *Worker, wp *field.Path) {
+	if w.Replicas != nil && w.Autoscale != nil {
+		r.errorf(wp.Child("replicas"), *w.Replicas, "a worker has fixed replicas or autoscale, not both: remove one")
+	}
+	if w.Replicas != nil && *w.Replicas < 0 {
+		r.errorf(wp.Child("replicas"), *w.Replicas, "must be 0 or more")
+	}
+	if w.Timeout != nil && *w.Timeout < 1 {
+		r.errorf(wp.Child("timeout"), *w.Timeout, "must be at least 1 second")
+	}
+	if w.Timeout != nil && w.TerminationGracePeriodSeconds != nil && *w.TerminationGracePeriodSeconds <= int64(*w.Timeout) {
+		r.errorf(wp.Child("terminationGracePeriodSeconds"), *w.TerminationGracePeriodSeconds,
+			"must exceed Sidekiq's timeout (%d s), or scale-in kills running jobs: raise it or lower timeout", *w.Timeout)
+	}
+	a := w.Autoscale
+	if a == nil {
+		return
+	}
+	ap := wp.Child("autoscale")
+	if a.MinReplicas != nil && *a.MinReplicas < 0 {
+		r.errorf(ap.Child("minReplicas"), *a.MinReplicas, "must be 0 or more")
+	}
+	if a.MaxReplicas != nil && *a.MaxReplicas < 1 {
+		r.errorf(ap.Child("maxReplicas"), *a.MaxReplicas, "must be at least 1")
+	}
+	if a.MinReplicas != nil && a.MaxReplicas != nil && *a.MinReplicas > *a.MaxReplicas {
+		r.errorf(ap.Child("maxReplicas"), *a.MaxReplicas, "must be at least minReplicas (%d)", *a.MinReplicas)
+	}
+	if a.ListLength != nil && *a.ListLength < 1 {
+		r.errorf(ap.Child("listLength"), *a.ListLength, "must be at least 1: it is the backlog one replica carries")
+	}
+	if a.ActivationListLength != nil && *a.ActivationListLength < 0 {
+		r.errorf(ap.Child("activationListLength"), *a.ActivationListLength, "must be 0 or more")
+	}
+	if a.PollingInterval != nil && *a.PollingInterval < 1 {
+		r.errorf(ap.Child("pollingInterval"), *a.PollingInterval, "must be at least 1 second")
+	}
+	if a.CooldownPeriod != nil && *a.CooldownPeriod < 0 {
+		r.errorf(ap.Child("cooldownPeriod"), *a.CooldownPeriod, "must be 0 or more seconds")
+	}
+	if f := a.Fallback; f != nil && !f.Disabled {
+		fp := ap.Child("fallback")
+		if f.FailureThreshold != nil && *f.FailureThreshold < 1 {
+			r.errorf(fp.Child("failureThreshold"), *f.FailureThreshold, "must be at least 1 failed poll; use fallback.disabled: true to turn fallback off")
+		}
+		if f.Replicas != nil && *f.Replicas < 0 {
+			r.errorf(fp.Child("replicas"), *f.Replicas, "must be 0 or more")
+		} else if f.Replicas != nil && a.MaxReplicas != nil && *f.Replicas > *a.MaxReplicas {
+			r.warnf(fp.Child("replicas"), *f.Replicas, "is above maxReplicas (%d): the HPA clamps it", *a.MaxReplicas)
+		}
+	}
+	if b := a.Behavior; b != nil {
+		validateRules(r, b.ScaleUp, ap.Child("behavior", "scaleUp"))
+		validateRules(r, b.ScaleDown, ap.Child("behavior", "scaleDown"))
+	}
+}
+
+func validateRules(r *Report, rules *autoscalingv2.HPAScalingRules, path *field.Path) {
+	if rules == nil {
+		return
+	}
+	if w := rules.StabilizationWindowSeconds; w != nil && (*w < 0 || *w > 3600) {
+		r.errorf(path.Child("stabilizationWindowSeconds"), *w, "must be 0 to 3600 seconds")
+	}
+	if rules.SelectPolicy != nil && !slices.Contains([]autoscalingv2.ScalingPolicySelect{
+		autoscalingv2.MaxChangePolicySelect, autoscalingv2.MinChangePolicySelect, autoscalingv2.DisabledPolicySelect,
+	}, *rules.SelectPolicy) {
+		r.Errors = append(r.Errors, field.NotSupported(path.Child("selectPolicy"), *rules.SelectPolicy, []string{"Max", "Min", "Disabled"}))
+	}
+	for i, p := range rules.Policies {
+		pp := path.Child("policies").Index(i)
+		if p.Type != autoscalingv2.PodsScalingPolicy && p.Type != autoscalingv2.PercentScalingPolicy {
+			r.Errors = append(r.Errors, field.NotSupported(pp.Child("type"), p.Type, []string{"Pods", "Percent"}))
+		}
+		if p.Value < 1 {
+			r.errorf(pp.Child("value"), p.Value, "must be at least 1")
+		}
+		if p.PeriodSeconds < 1 || p.PeriodSeconds > 1800 {
+			r.errorf(pp.Child("periodSeconds"), p.PeriodSeconds, "must be 1 to 1800 seconds")
+		}
+	}
+}
+
+func validateScheduler(r *Report, s *Spec, consumers []*field.Path, path *field.Path) {
+	switch {
+	case len(consumers) == 0:
+		r.errorf(path, mastodon.SchedulerQueue, "no worker consumes %q, so no periodic job would run: give exactly one worker (with one replica) that queue", mastodon.SchedulerQueue)
+		return
+	case len(consumers) > 1:
+		for _, p := range consumers[1:] {
+			r.errorf(p, mastodon.SchedulerQueue, "%q is already consumed by %s; a second consumer enqueues every periodic job twice: keep it in exactly one worker", mastodon.SchedulerQueue, consumers[0].String())
+		}
+	}
+	for i := range s.Workers {
+		w := &s.Workers[i]
+		if !w.ConsumesScheduler() {
+			continue
+		}
+		wp := path.Index(i)
+		if w.Autoscale != nil {
+			r.errorf(wp.Child("autoscale"), "", "worker %q consumes %q, which must run in exactly one process: remove autoscale, or move %q to a worker of its own", w.Name, mastodon.SchedulerQueue, mastodon.SchedulerQueue)
+		}
+		if w.Replicas != nil && *w.Replicas != 1 {
+			r.errorf(wp.Child("replicas"), *w.Replicas, "worker %q consumes %q, which must run in exactly one process: set replicas to 1", w.Name, mastodon.SchedulerQueue)
+		}
+	}
+}

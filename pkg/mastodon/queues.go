@@ -1,0 +1,78 @@
+package mastodon
+
+import "slices"
+
+// Queue names Mastodon's Sidekiq uses.
+const (
+	QueueDefault   = "default"
+	QueuePush      = "push"
+	QueueIngress   = "ingress"
+	QueueMailers   = "mailers"
+	QueuePull      = "pull"
+	QueueScheduler = "scheduler"
+	QueueFASP      = "fasp"
+)
+
+// SchedulerQueue is the queue sidekiq-scheduler listens on. Every process that consumes it
+// enqueues each periodic job once, so exactly one process may consume it: two duplicate every
+// periodic job, none runs none.
+const SchedulerQueue = QueueScheduler
+
+// Queue is one Sidekiq queue of a Mastodon release.
+type Queue struct {
+	Name string
+	// Weight is the default weight in config/sidekiq.yml; 0 means unweighted.
+	Weight int32
+	// Singleton marks the queue that exactly one process must consume.
+	Singleton bool
+}
+
+// Queues returns the queue catalogue of v in the order of Mastodon's config/sidekiq.yml.
+// The result is a fresh slice the caller may modify.
+func Queues(v Version) []Queue {
+	qs := []Queue{
+		{Name: QueueDefault, Weight: 8},
+		{Name: QueuePush, Weight: 6},
+		{Name: QueueIngress, Weight: 4},
+		{Name: QueueMailers, Weight: 2},
+		{Name: QueuePull},
+		{Name: QueueScheduler, Singleton: true},
+		{Name: QueueFASP},
+	}
+	if v.Less(Version{Major: 4, Minor: 4}) {
+		qs = slices.DeleteFunc(qs, func(q Queue) bool { return q.Name == QueueFASP })
+	}
+	if v.Less(Version{Major: 4, Minor: 0}) {
+		qs = slices.DeleteFunc(qs, func(q Queue) bool { return q.Name == QueueIngress })
+	}
+	return qs
+}
+
+// QueueNames returns the names of Queues(v), in catalogue order.
+func QueueNames(v Version) []string {
+	qs := Queues(v)
+	names := make([]string, len(qs))
+	for i, q := range qs {
+		names[i] = q.Name
+	}
+	return names
+}
+
+// LookupQueue returns the catalogue entry of name in v.
+func LookupQueue(v Version, name string) (Queue, bool) {
+	for _, q := range Queues(v) {
+		if q.Name == name {
+			return q, true
+		}
+	}
+	return Queue{}, false
+}
+
+// ListName is the Redis list Sidekiq pushes the jobs of queue to: `queue:<name>`, or
+// `<ns>:queue:<name>` when REDIS_NAMESPACE is set (Mastodon 4.3 and older).
+func ListName(namespace, queue string) string {
+	if namespace == "" {
+		return "queue:" + queue
+	}
+	return namespace + ":queue:" + queue
+}
