@@ -24,7 +24,10 @@ func Parse(data []byte) (*SidekiqLayout, error) {
 	}
 	var next yamlv3.Node
 	if err := dec.Decode(&next); err == nil && document(&next).Kind != 0 && document(&next).Tag != "!!null" {
-		return nil, fmt.Errorf("parsing layout: line %d: a layout file holds one document; split the others into their own files", next.Line)
+		return nil, fmt.Errorf("parsing layout: line %d: a layout file holds one document; split the others into their own files", document(&next).Line)
+	}
+	if dups := duplicateKeys(document(&root), ""); len(dups) > 0 {
+		return nil, fmt.Errorf("parsing layout: %w", errors.Join(dups...))
 	}
 	if root.Kind == 0 {
 		return nil, errors.New("parsing layout: the document is empty")
@@ -138,4 +141,31 @@ func splitPath(path string) []string {
 		}
 	}
 	return steps
+}
+
+// duplicateKeys reports keys written twice in one mapping; YAML-to-JSON conversion would keep
+// only the last one silently.
+func duplicateKeys(n *yamlv3.Node, path string) []error {
+	var errs []error
+	switch n.Kind {
+	case yamlv3.MappingNode:
+		seen := map[string]bool{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			key := n.Content[i].Value
+			child := key
+			if path != "" {
+				child = path + "." + key
+			}
+			if seen[key] {
+				errs = append(errs, fmt.Errorf("line %d: duplicate field %q", n.Content[i].Line, child))
+			}
+			seen[key] = true
+			errs = append(errs, duplicateKeys(n.Content[i+1], child)...)
+		}
+	case yamlv3.SequenceNode:
+		for i, c := range n.Content {
+			errs = append(errs, duplicateKeys(c, fmt.Sprintf("%s[%d]", path, i))...)
+		}
+	}
+	return errs
 }

@@ -245,7 +245,7 @@ func validateWorkers(r *Report, s *Spec, v mastodon.Version, versionOK bool, pat
 	validateScheduler(r, s, consumers[mastodon.SchedulerQueue], path)
 	if versionOK {
 		for _, q := range mastodon.QueueNames(v) {
-			if len(consumers[q]) == 0 {
+			if len(consumers[q]) == 0 && q != mastodon.SchedulerQueue { // reported by validateScheduler
 				r.errorf(path, q, "queue %q is consumed by no worker, so its jobs would wait forever: add it to a worker's queues", q)
 			} else if len(consumers[q]) > 1 && q != mastodon.SchedulerQueue {
 				r.warnf(consumers[q][1], q, "queue %q is consumed by several workers; each one's triggers scale on the whole backlog", q)

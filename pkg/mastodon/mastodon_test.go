@@ -1,0 +1,135 @@
+package mastodon_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/mastoscale/mastoscale/internal/testutil"
+	"github.com/mastoscale/mastoscale/pkg/mastodon"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var _ = testutil.Update
+
+func TestQueuesPerVersion(t *testing.T) {
+	tests := []struct {
+		version string
+		want    []string
+	}{
+		{"3.3", []string{"default", "push", "mailers", "pull", "scheduler"}},
+		{"3.5.19", []string{"default", "push", "mailers", "pull", "scheduler"}},
+		{"4.0", []string{"default", "push", "ingress", "mailers", "pull", "scheduler"}},
+		{"4.3.2", []string{"default", "push", "ingress", "mailers", "pull", "scheduler"}},
+		{"v4.4.0", []string{"default", "push", "ingress", "mailers", "pull", "scheduler", "fasp"}},
+		{"4.6", []string{"default", "push", "ingress", "mailers", "pull", "scheduler", "fasp"}},
+		{"4.9", []string{"default", "push", "ingress", "mailers", "pull", "scheduler", "fasp"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.version, func(t *testing.T) {
+			v, err := mastodon.ParseVersion(tt.version)
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, mastodon.QueueNames(v))
+		})
+	}
+}
+
+func TestWeightsAndSingleton(t *testing.T) {
+	weights := map[string]int32{}
+	var singletons []string
+	for _, q := range mastodon.Queues(mastodon.DefaultVersion) {
+		weights[q.Name] = q.Weight
+		if q.Singleton {
+			singletons = append(singletons, q.Name)
+		}
+	}
+	assert.Equal(t, map[string]int32{"default": 8, "push": 6, "ingress": 4, "mailers": 2, "pull": 0, "scheduler": 0, "fasp": 0}, weights)
+	assert.Equal(t, []string{"scheduler"}, singletons)
+	_, ok := mastodon.LookupQueue(mastodon.DefaultVersion, "mailer")
+	assert.False(t, ok, "the queue is mailers, not mailer")
+}
+
+func TestParseVersionRejects(t *testing.T) {
+	for _, s := range []string{"", "4", "four.three", "4.3.2.1", "4.-1"} {
+		_, err := mastodon.ParseVersion(s)
+		assert.Error(t, err, s)
+	}
+}
+
+func TestVersionRules(t *testing.T) {
+	v := func(s string) mastodon.Version {
+		t.Helper()
+		out, err := mastodon.ParseVersion(s)
+		require.NoError(t, err)
+		return out
+	}
+	assert.True(t, v("4.3").AllowsRedisNamespace())
+	assert.True(t, v("3.5").AllowsRedisNamespace())
+	assert.False(t, v("4.4").AllowsRedisNamespace())
+	assert.False(t, v("5.0").AllowsRedisNamespace())
+	assert.False(t, v("4.4").EnqueuedAtMillis())
+	assert.True(t, v("4.5").EnqueuedAtMillis())
+	assert.False(t, v("3.2").Supported())
+	assert.True(t, v("4.7").Supported())
+	assert.False(t, v("4.7").Known())
+}
+
+func TestListName(t *testing.T) {
+	assert.Equal(t, "queue:default", mastodon.ListName("", "default"))
+	assert.Equal(t, "masto5:queue:default", mastodon.ListName("masto5", "default"))
+}
+
+func TestChartNaming(t *testing.T) {
+	assert.Equal(t, "mastodon", mastodon.Fullname("mastodon"))
+	assert.Equal(t, "my-mastodon-prod", mastodon.Fullname("my-mastodon-prod"))
+	assert.Equal(t, "social-mastodon", mastodon.Fullname("social"))
+	long := "a-very-long-release-name-that-goes-on-and-on-and-on-and-on-xx"
+	assert.LessOrEqual(t, len(mastodon.Fullname(long)), 63)
+	// Like Helm's `trunc 63 | trimSuffix "-"`: one trailing dash is trimmed, not all.
+	assert.Equal(t, long+"-", mastodon.Fullname(long+"-"))
+
+	assert.Equal(t, "social-mastodon-sidekiq-all-queues", mastodon.SidekiqDeploymentName(mastodon.Fullname("social"), "all-queues"))
+	assert.Equal(t, "social-mastodon-env", mastodon.EnvConfigMapName("social-mastodon"))
+	assert.Equal(t, map[string]string{
+		"app.kubernetes.io/name":      "mastodon",
+		"app.kubernetes.io/instance":  "social",
+		"app.kubernetes.io/component": "sidekiq-all-queues",
+		"app.kubernetes.io/part-of":   "rails",
+	}, mastodon.SidekiqSelectorLabels("social", "all-queues"))
+
+	assert.Equal(t, mastodon.SecretKeyRef{Name: "mastodon-redis", Key: "redis-password"}, mastodon.RedisPasswordSecret(mastodon.ChartLegacy, "mastodon"))
+	assert.Equal(t, mastodon.SecretKeyRef{Name: "social-mastodon-redis-auth", Key: "password"}, mastodon.RedisPasswordSecret(mastodon.ChartHelmCharts, "social"))
+	host, ok := mastodon.RedisHost(mastodon.ChartLegacy, "mastodon")
+	assert.True(t, ok)
+	assert.Equal(t, "mastodon-redis-master", host)
+	_, ok = mastodon.RedisHost(mastodon.ChartHelmCharts, "social")
+	assert.False(t, ok, "mastodon/helm-charts bundles no Redis")
+
+	c, err := mastodon.ParseChart("")
+	require.NoError(t, err)
+	assert.Equal(t, mastodon.ChartLegacy, c)
+	_, err = mastodon.ParseChart("bitnami/mastodon")
+	assert.ErrorContains(t, err, "mastodon/helm-charts")
+}
+
+func ExampleListName() {
+	fmt.Println(mastodon.ListName("", "ingress"))
+	fmt.Println(mastodon.ListName("masto5", "ingress"))
+	// Output:
+	// queue:ingress
+	// masto5:queue:ingress
+}
+
+func ExampleQueues() {
+	v, _ := mastodon.ParseVersion("4.3")
+	for _, q := range mastodon.Queues(v) {
+		fmt.Println(q.Name, q.Weight, q.Singleton)
+	}
+	// Output:
+	// default 8 false
+	// push 6 false
+	// ingress 4 false
+	// mailers 2 false
+	// pull 0 false
+	// scheduler 0 true
+}
