@@ -30,8 +30,35 @@ type Report struct {
 	Warnings field.ErrorList
 }
 
-// Err returns the errors as one error, or nil.
-func (r Report) Err() error { return r.Errors.ToAggregate() }
+// Err returns the errors as one error, one finding a line, or nil.
+func (r Report) Err() error {
+	if len(r.Errors) == 0 {
+		return nil
+	}
+	errs := make([]error, len(r.Errors))
+	for i, e := range r.Errors {
+		errs[i] = e
+	}
+	return &FindingsError{errs: errs}
+}
+
+// FindingsError carries every validation error of a layout.
+type FindingsError struct{ errs []error }
+
+func (e *FindingsError) Error() string {
+	lines := make([]string, len(e.errs))
+	for i, err := range e.errs {
+		lines[i] = "\n  " + err.Error()
+	}
+	noun := "problems"
+	if len(e.errs) == 1 {
+		noun = "problem"
+	}
+	return fmt.Sprintf("%d %s:%s", len(e.errs), noun, strings.Join(lines, ""))
+}
+
+// Unwrap returns each finding, so errors.As finds a *field.Error.
+func (e *FindingsError) Unwrap() []error { return e.errs }
 
 // HasErrors reports whether any error was found.
 func (r Report) HasErrors() bool { return len(r.Errors) > 0 }
