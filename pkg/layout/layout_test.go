@@ -278,3 +278,19 @@ spec:
 	// Output:
 	// spec.workers[0].autoscale: Invalid value: "": worker "everything" consumes "scheduler", which must run in exactly one process: remove autoscale, or move "scheduler" to a worker of its own
 }
+
+// TestREADMELayout keeps the layout shown in README.md valid: the docs are a test case.
+func TestREADMELayout(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	text := string(readme)
+	start := strings.Index(text, "```yaml\napiVersion: mastoscale.dev/v1alpha1")
+	require.GreaterOrEqual(t, start, 0, "README.md shows a layout")
+	block := text[start+len("```yaml\n"):]
+	block = block[:strings.Index(block, "```")]
+	l, err := layout.Parse([]byte(block))
+	require.NoError(t, err)
+	_, report := layout.Prepare(l)
+	assert.Empty(t, report.Errors)
+	assert.Empty(t, report.Warnings)
+}
