@@ -3,6 +3,7 @@ package cli_test
 import (
 	"bytes"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/mastoscale/mastoscale/internal/cli"
 	"github.com/mastoscale/mastoscale/internal/testutil"
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestCommands runs whole command lines in-process; each has a golden transcript of stdout,
@@ -54,4 +56,59 @@ func TestVersion(t *testing.T) {
 	code := cli.Run([]string{"version"}, cli.Streams{In: strings.NewReader(""), Out: &out, ErrOut: &out})
 	assert.Equal(t, 0, code)
 	assert.Equal(t, "mastoscale dev\n", out.String())
+}
+
+// TestRenderCheckAndWrite is the drift workflow of a GitOps repository: --write regenerates
+// the committed file, --check passes on it and fails on a one-field drift, a removed object
+// and an added one, printing the diff and the command that regenerates the file.
+func TestRenderCheckAndWrite(t *testing.T) {
+	committed := filepath.Join(t.TempDir(), "sidekiq.yaml")
+	run := func(args ...string) (int, string, string) {
+		var out, errOut bytes.Buffer
+		code := cli.Run(args, cli.Streams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut})
+		return code, out.String(), errOut.String()
+	}
+	seed := "../../examples/seed.yaml"
+	code, _, errOut := run("render", "-f", seed, "--write", committed)
+	require.Equal(t, 0, code, errOut)
+
+	code, out, _ := run("render", "-f", seed, "--check", committed)
+	assert.Equal(t, 0, code)
+	assert.Contains(t, out, "is up to date (10 objects)")
+
+	original, err := os.ReadFile(committed)
+	require.NoError(t, err)
+	edits := map[string]func(string) string{
+		"changed listLength": func(s string) string {
+			return strings.Replace(s, `listLength: "1500"`, `listLength: "1000"`, 1)
+		},
+		"removed object": func(s string) string {
+			docs := strings.Split(s, "---\n")
+			return strings.Join(docs[1:], "---\n") // drop the TriggerAuthentication
+		},
+		"added object": func(s string) string {
+			return s + "---\napiVersion: keda.sh/v1alpha1\nkind: ScaledObject\nmetadata: {name: stray, namespace: mastodon}\nspec: {}\n"
+		},
+	}
+	wants := map[string]string{
+		"changed listLength": "1 changed, 0 missing, 0 not rendered",
+		"removed object":     "0 changed, 1 missing, 0 not rendered",
+		"added object":       "0 changed, 0 missing, 1 not rendered",
+	}
+	for name, edit := range edits {
+		t.Run(name, func(t *testing.T) {
+			require.NoError(t, os.WriteFile(committed, []byte(edit(string(original))), 0o644))
+			code, out, _ := run("render", "-f", seed, "--check", committed)
+			assert.Equal(t, 1, code)
+			assert.Contains(t, out, wants[name])
+			assert.Contains(t, out, "regenerate it with:\n  mastoscale render -f ../../examples/seed.yaml --write "+committed)
+			if name == "changed listLength" {
+				assert.Contains(t, out, "-      listLength: \"1000\"\n+      listLength: \"1500\"")
+			}
+			code, _, _ = run("render", "-f", seed, "--write", committed)
+			require.Equal(t, 0, code)
+			code, _, _ = run("render", "-f", seed, "--check", committed)
+			assert.Equal(t, 0, code, "passes again after --write")
+		})
+	}
 }

@@ -21,6 +21,21 @@ func (f *layoutFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.version, "mastodon-version", mastodon.DefaultVersion.String(), "Mastodon version of a preset")
 }
 
+// args reproduces the flags as given, for messages that show a command line.
+func (f *layoutFlags) args() []string {
+	var out []string
+	if f.file != "" {
+		out = append(out, "-f", f.file)
+	}
+	if f.preset != "" {
+		out = append(out, "--preset", f.preset)
+	}
+	if f.version != mastodon.DefaultVersion.String() {
+		out = append(out, "--mastodon-version", f.version)
+	}
+	return out
+}
+
 // load returns the layout the flags name, undefaulted, and a name for messages.
 func (f *layoutFlags) load() (*layout.SidekiqLayout, string, error) {
 	if f.file != "" && f.preset != "" {

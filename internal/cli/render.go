@@ -2,6 +2,8 @@ package cli
 
 import (
 	"fmt"
+	"os"
+	"strings"
 
 	"github.com/mastoscale/mastoscale/pkg/render"
 	"github.com/spf13/cobra"
@@ -10,12 +12,16 @@ import (
 func newRenderCommand(s Streams) *cobra.Command {
 	var lf layoutFlags
 	var output string
+	var out outputFlags
 	cmd := &cobra.Command{
-		Use:   "render [-f layout.yaml | --preset NAME] [-o yaml|json]",
+		Use:   "render [-f layout.yaml | --preset NAME] [-o yaml|json] [--check FILE | --write FILE]",
 		Short: "Render Deployments, ScaledObjects and the TriggerAuthentication of a layout",
 		Long: `render prints the objects of a layout: one Deployment per worker, a ScaledObject per
 autoscaled worker and the TriggerAuthentication for Redis. Without flags it renders the
-built-in "split" preset.`,
+built-in "split" preset.
+
+--check FILE compares FILE with what would be rendered, as objects (formatting and order do
+not matter), and exits 1 with a diff when they differ. --write FILE regenerates FILE.`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			if output != "yaml" && output != "json" {
@@ -33,15 +39,47 @@ built-in "split" preset.`,
 			if output == "json" {
 				encode = render.JSON
 			}
-			out, err := encode(set.Objects())
+			data, err := encode(set.Objects())
 			if err != nil {
 				return err
 			}
-			_, err = s.Out.Write(out)
-			return err
+			return out.emit(s, data, "mastoscale render "+strings.Join(lf.args(), " "))
 		},
 	}
 	lf.register(cmd)
 	cmd.Flags().StringVarP(&output, "output", "o", "yaml", "output format: yaml or json")
+	out.register(cmd)
 	return cmd
+}
+
+// outputFlags send a command's manifest output to stdout, to a file (--write), or compare it
+// with a committed file (--check).
+type outputFlags struct {
+	check string
+	write string
+}
+
+func (f *outputFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.check, "check", "", "compare FILE with the output as objects; exit 1 with a diff when they differ")
+	cmd.Flags().StringVar(&f.write, "write", "", "write the output to FILE instead of stdout")
+}
+
+// emit writes data where the flags say. regenerate is the command line that produced data,
+// shown when a check fails.
+func (f *outputFlags) emit(s Streams, data []byte, regenerate string) error {
+	switch {
+	case f.check != "" && f.write != "":
+		return fmt.Errorf("give --check or --write, not both")
+	case f.write != "":
+		if err := os.WriteFile(f.write, data, 0o644); err != nil {
+			return fmt.Errorf("writing %s: %w", f.write, err)
+		}
+		fmt.Fprintf(s.ErrOut, "wrote %s\n", f.write)
+		return nil
+	case f.check != "":
+		return checkDrift(s, f.check, data, strings.TrimSpace(regenerate)+" --write "+f.check)
+	default:
+		_, err := s.Out.Write(data)
+		return err
+	}
 }

@@ -5,8 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"k8s.io/apimachinery/pkg/runtime"
 	yaml "go.yaml.in/yaml/v2"
+	"k8s.io/apimachinery/pkg/runtime"
 )
 
 // ToMap converts a typed object to its YAML/JSON map without the noise Go marshalling adds
