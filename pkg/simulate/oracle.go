@@ -38,7 +38,7 @@ func Oracle(t *Trace, queues []string, service []float64, concurrency int32, goa
 		}
 	}
 	horizon := t.Seconds + int(math.Ceil(goal+maxSvc)) + 2
-	due := make([]float64, horizon) // thread-seconds of work that must be done by the end of second d
+	due := make([]float64, horizon)          // thread-seconds of work that must be done by the end of second d
 	reach := int(math.Ceil(goal+maxSvc)) + 1 // no work is due further ahead than this
 	c := float64(concurrency)
 	var podSeconds int64

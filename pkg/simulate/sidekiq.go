@@ -57,15 +57,15 @@ func (f *fetcher) backlog() int {
 	return n
 }
 
-// pick returns the queue the next fetch takes from, or nil when all are empty.
-func (f *fetcher) pick(rng *rand.Rand) *queue {
+// pick returns the index of the queue the next fetch takes from, or -1 when all are empty.
+func (f *fetcher) pick(rng *rand.Rand) int {
 	if len(f.queues) == 1 || f.strict {
-		for _, q := range f.queues {
+		for i, q := range f.queues {
 			if q.len() > 0 {
-				return q
+				return i
 			}
 		}
-		return nil
+		return -1
 	}
 	var total int32
 	for i, q := range f.queues {
@@ -74,7 +74,7 @@ func (f *fetcher) pick(rng *rand.Rand) *queue {
 		}
 	}
 	if total == 0 {
-		return nil
+		return -1
 	}
 	r := rng.Int32N(total)
 	for i, q := range f.queues {
@@ -82,11 +82,11 @@ func (f *fetcher) pick(rng *rand.Rand) *queue {
 			continue
 		}
 		if r < f.weights[i] {
-			return q
+			return i
 		}
 		r -= f.weights[i]
 	}
-	return nil
+	return -1
 }
 
 // pod is one Sidekiq process.

@@ -58,6 +58,8 @@ type WorkerResult struct {
 	Goal float64
 	// Jobs counts the jobs started, plus those still queued at the end (Left).
 	Jobs, Left int64
+	// Started counts the jobs started per queue, in the order of Queues.
+	Started []int64
 	// Wait percentiles and maximum in seconds (0.1 s resolution); jobs still queued at the end
 	// count with the wait they had so far.
 	P50, P95, P99, Max float64
@@ -147,6 +149,7 @@ func Run(name string, l *layout.SidekiqLayout, trace *Trace, opts Options) (*Res
 		r.Name, r.Concurrency, r.Autoscaled = w.Name, *w.Concurrency, w.Autoscale != nil
 		r.Goal = opts.goal(w).Seconds()
 		st.fetch.strict = true
+		r.Started = make([]int64, len(w.Queues))
 		for _, q := range w.Queues {
 			r.Queues = append(r.Queues, q.Name)
 			st.fetch.queues = append(st.fetch.queues, getQueue(q.Name))
@@ -412,11 +415,12 @@ func (st *workerState) serve(t int, rng *rand.Rand) {
 		if f >= end {
 			return
 		}
-		q := st.fetch.pick(rng)
-		if q == nil {
+		qi := st.fetch.pick(rng)
+		if qi < 0 {
 			return
 		}
-		j := q.pop()
+		j := st.fetch.queues[qi].pop()
+		st.res.Started[qi]++
 		wait := f - float64(j.enq)
 		st.res.hist.add(wait)
 		if wait > st.res.Goal {
