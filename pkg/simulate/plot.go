@@ -5,6 +5,7 @@ import (
 	"image/color"
 	"io"
 
+	"github.com/mastoscale/mastoscale/pkg/mastodon"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
@@ -12,7 +13,28 @@ import (
 	"gonum.org/v1/plot/vg/vgsvg"
 )
 
-// palette colours workers; the second layout of a comparison is drawn dashed.
+// queueColor colours a worker by its first queue, so the same work has the same colour in both
+// layouts of a comparison; the second layout is drawn dashed.
+var queueColor = map[string]color.Color{
+	mastodon.QueueDefault:   color.RGBA{0x1f, 0x77, 0xb4, 0xff},
+	mastodon.QueueIngress:   color.RGBA{0xd6, 0x27, 0x28, 0xff},
+	mastodon.QueuePush:      color.RGBA{0x2c, 0xa0, 0x2c, 0xff},
+	mastodon.QueueMailers:   color.RGBA{0xff, 0x7f, 0x0e, 0xff},
+	mastodon.QueueScheduler: color.RGBA{0x94, 0x67, 0xbd, 0xff},
+	mastodon.QueuePull:      color.RGBA{0x8c, 0x56, 0x4b, 0xff},
+	mastodon.QueueFASP:      color.RGBA{0xe3, 0x77, 0xc2, 0xff},
+}
+
+func workerColor(w *WorkerResult, i int) color.Color {
+	if len(w.Queues) > 0 {
+		if c, ok := queueColor[w.Queues[0]]; ok {
+			return c
+		}
+	}
+	return palette[i%len(palette)]
+}
+
+// palette colours workers whose first queue is not a Mastodon queue.
 var palette = []color.Color{
 	color.RGBA{0x1f, 0x77, 0xb4, 0xff}, color.RGBA{0xd6, 0x27, 0x28, 0xff}, color.RGBA{0x2c, 0xa0, 0x2c, 0xff},
 	color.RGBA{0xff, 0x7f, 0x0e, 0xff}, color.RGBA{0x94, 0x67, 0xbd, 0xff}, color.RGBA{0x8c, 0x56, 0x4b, 0xff},
@@ -58,7 +80,7 @@ func PlotSVG(w io.Writer, results ...*Result) error {
 				if err != nil {
 					return err
 				}
-				line.Color = palette[wi%len(palette)]
+				line.Color = workerColor(wr, wi)
 				line.Width = vg.Points(1.2)
 				if li > 0 {
 					line.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}

@@ -18,16 +18,23 @@ func WriteText(w io.Writer, results ...*Result) error {
 	fmt.Fprintf(w, "trace %s: %s at 1 s steps\n", r0.Trace, time.Duration(r0.Seconds)*time.Second)
 	for _, r := range results {
 		fmt.Fprintf(w, "\n%s\n", r.Layout)
+		width := len("WORKER")
+		for i := range r.Workers {
+			width = max(width, len(r.Workers[i].Name))
+		}
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "WORKER\tGOAL\tJOBS\tP50 s\tP95 s\tP99 s\tMAX s\tS OVER GOAL\tPOD-MIN\tORACLE\tPEAK PODS\tPEAK CONN\t")
+		fmt.Fprintf(tw, "%-*s\tGOAL\tJOBS\tP50 s\tP95 s\tP99 s\tMAX s\tS OVER GOAL\tPOD-MIN\tORACLE\tPEAK PODS\tPEAK CONN\t\n", width, "WORKER")
 		for i := range r.Workers {
 			x := &r.Workers[i]
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%.1f\t%.1f\t%.1f\t%.1f\t%d\t%.0f\t%.0f\t%d\t%d\t\n",
-				x.Name, time.Duration(x.Goal*float64(time.Second)), x.Jobs, x.P50, x.P95, x.P99, x.Max,
+			fmt.Fprintf(tw, "%-*s\t%s\t%d\t%.1f\t%.1f\t%.1f\t%.1f\t%d\t%.0f\t%.0f\t%d\t%d\t\n",
+				width, x.Name, time.Duration(x.Goal*float64(time.Second)), x.Jobs, x.P50, x.P95, x.P99, x.Max,
 				x.SecondsOverGoal, x.PodMinutes, x.Oracle.PodMinutes, x.PeakReplicas, x.PeakConnections)
 		}
 		if err := tw.Flush(); err != nil {
 			return err
+		}
+		for _, q := range r.Unconsumed {
+			fmt.Fprintf(w, "  queue %s: %d jobs enqueued and consumed by no worker\n", q.Queue, q.Jobs)
 		}
 		for i := range r.Workers {
 			if x := &r.Workers[i]; x.Left > 0 {

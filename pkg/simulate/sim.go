@@ -97,6 +97,14 @@ type Result struct {
 	PeakConnections int64
 	Reserved        int32
 	MaxConnections  int32
+	// Unconsumed lists the trace's queues that no worker consumes, with their jobs.
+	Unconsumed []QueueJobs
+}
+
+// QueueJobs is a count of jobs on a queue.
+type QueueJobs struct {
+	Queue string
+	Jobs  int64
 }
 
 // workerState is a worker during the run.
@@ -199,6 +207,15 @@ func Run(name string, l *layout.SidekiqLayout, trace *Trace, opts Options) (*Res
 			}
 		}
 		st.res.Oracle = Oracle(trace, qs, svc, st.conc, st.res.Goal)
+	}
+	for _, n := range trace.QueueNames() {
+		if _, consumed := oracleOwner[n]; !consumed {
+			var jobs int64
+			for _, e := range trace.Queues[n].Enqueued {
+				jobs += int64(e)
+			}
+			res.Unconsumed = append(res.Unconsumed, QueueJobs{Queue: n, Jobs: jobs})
+		}
 	}
 	traceQueues := make([]*queue, 0, len(trace.Queues))
 	traceData := make([]*QueueTrace, 0, len(trace.Queues))

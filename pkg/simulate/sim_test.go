@@ -180,6 +180,16 @@ func TestGoldenViral(t *testing.T) {
 	var svg bytes.Buffer
 	require.NoError(t, simulate.PlotSVG(&svg, a, b))
 	assertSVG(t, svg.Bytes())
+
+	// The tuned layout scales up like the HPA's default and to 8 replicas: p99 falls from
+	// minutes to under a minute (the 45 s start-up) for a few more pod-minutes.
+	c, err := simulate.Run("testdata/tuned.yaml", load(t, "testdata/tuned.yaml"), tr, simulate.Options{Seed: 1})
+	require.NoError(t, err)
+	out.Reset()
+	require.NoError(t, simulate.WriteText(&out, a, c))
+	testutil.Golden(t, "testdata/viral-tuned.txt", out.Bytes())
+	assert.Less(t, c.P99, 60.0)
+	assert.Greater(t, a.P99, 600.0)
 }
 
 // assertSVG checks that data is well-formed XML with an <svg> root and some drawing in it.
