@@ -37,6 +37,11 @@ func WriteText(w io.Writer, results ...*Result) error {
 			fmt.Fprintf(w, "  queue %s: %d jobs enqueued and consumed by no worker\n", q.Queue, q.Jobs)
 		}
 		for i := range r.Workers {
+			if x := &r.Workers[i]; x.Requeued > 0 {
+				fmt.Fprintf(w, "  %s: %d jobs were still running when a stopping pod's -t ran out, and ran again: raise timeout and terminationGracePeriodSeconds, or slow scale-down\n", x.Name, x.Requeued)
+			}
+		}
+		for i := range r.Workers {
 			if x := &r.Workers[i]; x.Left > 0 {
 				fmt.Fprintf(w, "  %s: %d jobs still queued at the end (counted with their wait so far)\n", x.Name, x.Left)
 			}

@@ -28,6 +28,17 @@ func (q *queue) push(j job) {
 	q.jobs = append(q.jobs, j)
 }
 
+// requeue puts j back at the end BRPOP takes from next, as Sidekiq's shutdown does with the
+// jobs still running when its timeout (-t) expires.
+func (q *queue) requeue(j job) {
+	if q.head > 0 {
+		q.head--
+		q.jobs[q.head] = j
+		return
+	}
+	q.jobs = append([]job{j}, q.jobs...)
+}
+
 func (q *queue) pop() job {
 	j := q.jobs[q.head]
 	q.head++
@@ -98,10 +109,14 @@ type pod struct {
 	doneAt   float64 // a stopping pod exits when its last running job ends
 }
 
-// thread is one Sidekiq thread of a ready pod: free from `free` on.
+// thread is one Sidekiq thread of a ready pod: free from `free` on, running job cur (taken
+// from curQ at start) until then.
 type thread struct {
-	free float64
-	pod  *pod
+	free  float64
+	pod   *pod
+	cur   job
+	curQ  *queue
+	start float64
 }
 
 // threadHeap orders the threads of a worker's ready pods by the time they become free, so

@@ -58,8 +58,12 @@ type WorkerResult struct {
 	Goal float64
 	// Jobs counts the jobs started, plus those still queued at the end (Left).
 	Jobs, Left int64
-	// Started counts the jobs started per queue, in the order of Queues.
+	// Started counts the jobs started per queue, in the order of Queues (a requeued job
+	// counts at each start).
 	Started []int64
+	// Requeued counts jobs that were still running when a stopping pod's -t ran out: Sidekiq
+	// pushes them back and they run again (their wait counts once, from the last start).
+	Requeued int64
 	// Wait percentiles and maximum in seconds (0.1 s resolution); jobs still queued at the end
 	// count with the wait they had so far.
 	P50, P95, P99, Max float64
@@ -116,6 +120,28 @@ type workerState struct {
 	threads threadHeap
 	so      *scaledObject
 	conc    int32
+	timeout int32
+	// requeues are jobs a stopping pod pushes back when its -t runs out.
+	requeues []requeue
+}
+
+type requeue struct {
+	at int
+	q  *queue
+	j  job
+}
+
+// pushBack returns the jobs whose pods' -t has run out by t to their queues.
+func (st *workerState) pushBack(t int) {
+	kept := st.requeues[:0]
+	for _, r := range st.requeues {
+		if r.at <= t {
+			r.q.requeue(r.j)
+			continue
+		}
+		kept = append(kept, r)
+	}
+	st.requeues = kept
 }
 
 // scaledObject is KEDA's view of an autoscaled worker.
@@ -152,7 +178,7 @@ func Run(name string, l *layout.SidekiqLayout, trace *Trace, opts Options) (*Res
 	oracleOwner := map[string]int{}
 	for i := range l.Spec.Workers {
 		w := &l.Spec.Workers[i]
-		st := &workerState{w: w, res: &res.Workers[i], conc: *w.Concurrency}
+		st := &workerState{w: w, res: &res.Workers[i], conc: *w.Concurrency, timeout: *w.Timeout}
 		r := st.res
 		r.Name, r.Concurrency, r.Autoscaled = w.Name, *w.Concurrency, w.Autoscale != nil
 		r.Goal = opts.goal(w).Seconds()
@@ -249,6 +275,9 @@ func Run(name string, l *layout.SidekiqLayout, trace *Trace, opts Options) (*Res
 		down := trace.down(t)
 		var conn int64
 		for _, st := range states {
+			if len(st.requeues) > 0 {
+				st.pushBack(t)
+			}
 			st.becomeReady(t)
 			if st.so != nil {
 				st.autoscale(t, down, startup)
@@ -394,9 +423,22 @@ func (st *workerState) scaleTo(t int, n int32, startup int) {
 		st.dropStopped(float64(t))
 		return
 	}
+	// Sidekiq on TERM stops fetching and waits -t seconds for running jobs; those still running
+	// then go back to their queue and run again elsewhere.
+	deadline := float64(t) + float64(st.timeout)
 	kept := st.threads[:0]
 	for _, th := range st.threads {
 		if th.pod.stopping {
+			if th.free > deadline && th.curQ != nil {
+				st.requeues = append(st.requeues, requeue{at: t + int(st.timeout), q: th.curQ, j: th.cur})
+				if wait := th.start - float64(th.cur.enq); wait > st.res.Goal {
+					st.res.OverGoal--
+				}
+				st.res.hist.remove(th.start - float64(th.cur.enq))
+				st.res.Requeued++
+				th.pod.doneAt = max(th.pod.doneAt, deadline)
+				continue
+			}
 			th.pod.doneAt = max(th.pod.doneAt, th.free)
 			continue
 		}
@@ -436,8 +478,10 @@ func (st *workerState) serve(t int, rng *rand.Rand) {
 		if qi < 0 {
 			return
 		}
-		j := st.fetch.queues[qi].pop()
+		q := st.fetch.queues[qi]
+		j := q.pop()
 		st.res.Started[qi]++
+		h[0].cur, h[0].curQ, h[0].start = j, q, f
 		wait := f - float64(j.enq)
 		st.res.hist.add(wait)
 		if wait > st.res.Goal {
@@ -450,7 +494,7 @@ func (st *workerState) serve(t int, rng *rand.Rand) {
 
 // account records second t's series and returns the connections the worker's pods hold.
 func (st *workerState) account(t int) int64 {
-	st.dropStopped(float64(t + 1))
+	st.dropStopped(float64(t)) // a pod that ends during [t, t+1) still counts for this second
 	r := st.res
 	depth := 0
 	oldest := int32(-1)
@@ -504,6 +548,17 @@ func (h *waitHist) add(w float64) {
 		h.coarse = append(h.coarse, 0)
 	}
 	h.coarse[i]++
+}
+
+// remove takes back a wait added before (a job that was requeued and will start again).
+func (h *waitHist) remove(w float64) {
+	w = max(w, 0)
+	h.n--
+	if i := int(w * 10); i < len(h.fine) {
+		h.fine[i]--
+		return
+	}
+	h.coarse[int(w)-600]--
 }
 
 func (h *waitHist) merge(o *waitHist) {
