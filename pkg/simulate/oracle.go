@@ -17,10 +17,12 @@ type OracleResult struct {
 // that any free thread can take a slice of, and a job only has to be *finished* by its
 // arrival + goal + its own service time (in the real system it must *start* by arrival + goal).
 // Any real schedule that meets the goal is therefore a schedule of this relaxed problem, so its
-// pod-seconds cannot be fewer. The relaxed problem is solved exactly, one second at a time,
-// by running as few whole pods as the work due by the end of the second needs, and filling
-// their spare thread-seconds with the work due next (earliest deadline first): doing work
-// early never costs more, and a second's pods are only paid for when something is due.
+// pod-seconds cannot be fewer. The relaxed problem is solved one second at a time, earliest
+// deadline first and as late as possible: run the fewest whole pods that the work due by the
+// end of the second needs, and spend their spare thread-seconds on the work due next that has
+// already arrived. It pays for a pod-second only when work would otherwise miss its deadline
+// and leaves no paid thread-second idle while arrived work waits, which is what makes it the
+// least any schedule of the relaxation spends. Work due after the trace ends is not charged.
 func Oracle(t *Trace, queues []string, service []float64, concurrency int32, goal float64) OracleResult {
 	res := OracleResult{Pods: make([]int32, t.Seconds)}
 	if len(queues) == 0 || concurrency < 1 {

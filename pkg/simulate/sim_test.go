@@ -332,3 +332,40 @@ spec:
 	assert.Zero(t, w.Left)
 	assert.InDelta(t, 115.0, w.Max, 0.5)
 }
+
+func TestKEDAActivationAndCooldown(t *testing.T) {
+	// A worker that may sleep: KEDA wakes it (0 -> 1) when a poll sees more than
+	// activationListLength jobs, and puts it back to zero cooldownPeriod after the last poll
+	// that saw it active. The HPA only acts between 1 and max.
+	doc := `apiVersion: mastoscale.dev/v1alpha1
+kind: SidekiqLayout
+spec:
+  workers:
+  - name: mailers
+    queues: [{name: mailers}]
+    autoscale: {minReplicas: 0, maxReplicas: 2, activationListLength: 10, pollingInterval: 30, cooldownPeriod: 300}
+  - name: rest
+    queues: [{name: push}, {name: default}, {name: pull}, {name: fasp}, {name: ingress}, {name: scheduler}]
+`
+	l, err := layout.Parse([]byte(doc))
+	require.NoError(t, err)
+	d, report := layout.Prepare(l)
+	require.NoError(t, report.Err())
+	csv := "0,mailers,50\n" + // wakes the worker at the t=0 poll; ready at 45
+		"500,mailers,5\n" + // asleep by then, and 5 is not above activationListLength 10
+		"1000,mailers,20\n" + // wakes it at the t=1020 poll
+		"1499,mailers,0\n"
+	tr, err := simulate.ParseCSV("mail.csv", strings.NewReader(csv))
+	require.NoError(t, err)
+	r, err := simulate.Run("sleepy", d, tr, simulate.Options{})
+	require.NoError(t, err)
+	w := r.Workers[0]
+	assert.Equal(t, float32(1), w.Pods[0], "woken at the first poll")
+	// The 50 jobs take two seconds from 45 on; the last poll that sees them is at 30, so the
+	// cooldown ends at the first poll at or after 330.
+	assert.Equal(t, float32(1), w.Pods[329])
+	assert.Equal(t, float32(0), w.Pods[330], "scaled to zero after the cooldown")
+	assert.Equal(t, float32(0), w.Pods[1019], "5 jobs did not wake it")
+	assert.Equal(t, float32(1), w.Pods[1020])
+	assert.InDelta(t, 1065-500, w.Max, 0.5, "the 5 jobs of t=500 wait for the pod woken at 1020 to start (45 s)")
+}
