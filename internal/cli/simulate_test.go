@@ -32,13 +32,14 @@ func TestPlanAndSimulateCommands(t *testing.T) {
 	}{
 		{"plan the seed", []string{"plan", "-f", seed, "--worker", "worker-default", "--peak", "180"}, "plan-seed.txt", 0},
 		{"plan slower jobs", []string{"plan", "-f", seed, "--worker", "worker-default", "--throughput-per-thread", "1", "--peak", "180"}, "plan-seed-slow.txt", 0},
+		{"plan a layout with latency goals", []string{"plan", "-f", filepath.Join(filepath.Dir(seed), "tuned.yaml"), "--worker", "ingress", "--peak", "300"}, "plan-tuned.txt", 0},
 		{"simulate flood", []string{"simulate", "--preset", "split", "--trace", "flood", "--duration", "2h"}, "simulate-flood.txt", 0},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			out, errOut, code := run(t, c.args...)
 			assert.Equal(t, c.code, code, errOut)
-			testutil.Golden(t, filepath.Join("testdata", c.golden), []byte(strings.ReplaceAll(out, seed, "SEED")))
+			testutil.Golden(t, filepath.Join("testdata", c.golden), []byte(strings.ReplaceAll(out, filepath.Dir(seed), "TESTDATA")))
 		})
 	}
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/mastoscale/mastoscale/internal/testutil"
 	"github.com/mastoscale/mastoscale/pkg/layout"
+	"github.com/mastoscale/mastoscale/pkg/render"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -62,6 +63,13 @@ func TestDefaultDerivesListLengthFromLatencyGoal(t *testing.T) {
 	again, err := layout.Parse(out)
 	require.NoError(t, err)
 	assert.Equal(t, layout.Rate(1.5), *again.Spec.Workers[0].Autoscale.ThroughputPerThread)
+
+	// render takes the derived listLength into the ScaledObject's trigger.
+	set, err := render.Render(l)
+	require.NoError(t, err)
+	objs, err := render.YAML(set.Objects())
+	require.NoError(t, err)
+	assert.Contains(t, string(objs), `listLength: "300"`)
 }
 
 func TestValidateLatencyGoal(t *testing.T) {

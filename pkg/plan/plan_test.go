@@ -32,6 +32,7 @@ func TestSeedNumbers(t *testing.T) {
 		{"25 threads x 2 jobs/s x 30 s is the seed's 1500", layout.Database{}, plan.Options{Latency: 30 * time.Second, PerThread: 2, Peak: map[string]float64{"": 180}}, 1500, 4, plan.BindsNothing},
 		{"slower jobs: 1500 is too long for 30 s", layout.Database{}, plan.Options{Latency: 30 * time.Second, PerThread: 1, Peak: map[string]float64{"": 180}}, 750, 8, plan.BindsMaxReplicas},
 		{"a 100-connection Postgres binds first", layout.Database{MaxConnections: 100, Reserved: 30}, plan.Options{PerThread: 1, Peak: map[string]float64{"worker-default": 180}}, 750, 8, plan.BindsBudget},
+		{"throughput measured per pod", layout.Database{}, plan.Options{PerPod: 40, Peak: map[string]float64{"": 180}}, 1200, 5, plan.BindsMaxReplicas},
 		{"no peak given", layout.Database{}, plan.Options{}, 1500, 0, plan.BindsUnknownPeak},
 	}
 	for _, c := range cases {
