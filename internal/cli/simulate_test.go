@@ -77,3 +77,13 @@ func TestSimulateErrors(t *testing.T) {
 		assert.Contains(t, errOut, want, args)
 	}
 }
+
+func TestSimulateSavedTraceReplaysTheSame(t *testing.T) {
+	csv := filepath.Join(t.TempDir(), "steady.csv")
+	first, errOut, code := run(t, "simulate", "--trace", "steady", "--duration", "20m", "--save-trace", csv)
+	require.Equal(t, 0, code, errOut)
+	again, errOut, code := run(t, "simulate", "--trace", csv)
+	require.Equal(t, 0, code, errOut)
+	body := func(s string) string { return s[strings.Index(s, "\n"):] } // past the trace's name
+	assert.Equal(t, body(first), body(again))
+}

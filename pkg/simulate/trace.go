@@ -13,6 +13,9 @@ import (
 	"github.com/mastoscale/mastoscale/pkg/mastodon"
 )
 
+// MaxTraceSeconds bounds a CSV trace (31 days): the simulation keeps per-second series.
+const MaxTraceSeconds = 31 * 86400
+
 // OutageQueue is the pseudo-queue a CSV trace uses to mark seconds in which Redis cannot be
 // reached: a row `time,@redis-down,1`.
 const OutageQueue = "@redis-down"
@@ -203,8 +206,8 @@ func ParseCSV(name string, r io.Reader) (*Trace, error) {
 			return nil, fmt.Errorf("%s:%d: want time,queue,enqueued[,service_seconds], got %d fields", name, line, len(f))
 		}
 		t, err := strconv.Atoi(strings.TrimSpace(f[0]))
-		if err != nil || t < 0 {
-			return nil, fmt.Errorf("%s:%d: time %q must be whole seconds since the start (0 or more)", name, line, f[0])
+		if err != nil || t < 0 || t >= MaxTraceSeconds {
+			return nil, fmt.Errorf("%s:%d: time %q must be whole seconds since the start, 0 to %d", name, line, f[0], MaxTraceSeconds-1)
 		}
 		n, err := strconv.ParseInt(strings.TrimSpace(f[2]), 10, 32)
 		if err != nil || n < 0 {
@@ -253,7 +256,8 @@ func ParseCSV(name string, r io.Reader) (*Trace, error) {
 	return tr, nil
 }
 
-// WriteCSV writes t in the format ParseCSV reads, skipping empty seconds.
+// WriteCSV writes t in the format ParseCSV reads, skipping empty seconds but for a last row
+// that keeps the length.
 func WriteCSV(w io.Writer, t *Trace) error {
 	bw := bufio.NewWriter(w)
 	fmt.Fprintln(bw, "time,queue,enqueued,service_seconds")
@@ -273,6 +277,10 @@ func WriteCSV(w io.Writer, t *Trace) error {
 			}
 			fmt.Fprintf(bw, "%d,%s,%d,%s\n", s, n, q.Enqueued[s], svc)
 		}
+	}
+	if len(names) > 0 && t.Seconds > 0 {
+		// An empty row keeps the trace's length when its last seconds are quiet.
+		fmt.Fprintf(bw, "%d,%s,0,\n", t.Seconds-1, names[0])
 	}
 	return bw.Flush()
 }
