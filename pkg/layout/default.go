@@ -106,7 +106,13 @@ func defaultWorker(w *Worker) {
 		a.MaxReplicas = ptr.To(max(int32(DefaultMaxReplicas), *a.MinReplicas))
 	}
 	if a.ListLength == nil {
-		a.ListLength = ptr.To[int64](DefaultListLength)
+		// A latency goal and a measured throughput say what a replica can carry (Little's
+		// law); without them the well-known example's 1500 stands.
+		if a.LatencyTarget != nil && a.ThroughputPerThread != nil && a.LatencyTarget.Duration > 0 && *a.ThroughputPerThread > 0 {
+			a.ListLength = ptr.To(ListLengthForLatency(*w.Concurrency, *a.ThroughputPerThread, a.LatencyTarget.Duration))
+		} else {
+			a.ListLength = ptr.To[int64](DefaultListLength)
+		}
 	}
 	if a.PollingInterval == nil {
 		a.PollingInterval = ptr.To[int32](DefaultPollingInterval)

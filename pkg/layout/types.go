@@ -2,6 +2,7 @@ package layout
 
 import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // APIVersion and Kind identify a SidekiqLayout document.
@@ -151,7 +152,13 @@ type Autoscale struct {
 	MinReplicas *int32 `json:"minReplicas,omitempty"`
 	MaxReplicas *int32 `json:"maxReplicas,omitempty"`
 	// ListLength is the backlog one replica should carry (the HPA's AverageValue target).
+	// Unset, it is derived from LatencyTarget and ThroughputPerThread when both are given.
 	ListLength *int64 `json:"listLength,omitempty"`
+	// LatencyTarget is how long a job of this worker may wait ("30s"): the worker's latency goal.
+	LatencyTarget *metav1.Duration `json:"latencyTarget,omitempty"`
+	// ThroughputPerThread is the jobs per second one Sidekiq thread completes (measured), as a
+	// number or a string: 2, "0.5".
+	ThroughputPerThread *Rate `json:"throughputPerThread,omitempty"`
 	// ActivationListLength is the backlog above which KEDA wakes a worker scaled to zero.
 	ActivationListLength *int64 `json:"activationListLength,omitempty"`
 	PollingInterval      *int32 `json:"pollingInterval,omitempty"`

@@ -339,6 +339,19 @@ func validateScaling(r *Report, w *Worker, wp *field.Path) {
 	if a.ListLength != nil && *a.ListLength < 1 {
 		r.errorf(ap.Child("listLength"), *a.ListLength, "must be at least 1: it is the backlog one replica carries")
 	}
+	if a.LatencyTarget != nil && a.LatencyTarget.Duration <= 0 {
+		r.errorf(ap.Child("latencyTarget"), a.LatencyTarget.Duration.String(), "must be a positive duration, e.g. \"30s\"")
+	}
+	if a.ThroughputPerThread != nil && *a.ThroughputPerThread <= 0 {
+		r.errorf(ap.Child("throughputPerThread"), float64(*a.ThroughputPerThread), "must be a positive number of jobs per second per thread, e.g. 2")
+	}
+	if (a.LatencyTarget == nil) != (a.ThroughputPerThread == nil) {
+		missing := "throughputPerThread"
+		if a.LatencyTarget == nil {
+			missing = "latencyTarget"
+		}
+		r.Warnings = append(r.Warnings, field.Required(ap.Child(missing), "set latencyTarget and throughputPerThread together: one alone cannot size listLength"))
+	}
 	if a.ActivationListLength != nil && *a.ActivationListLength < 0 {
 		r.errorf(ap.Child("activationListLength"), *a.ActivationListLength, "must be 0 or more")
 	}

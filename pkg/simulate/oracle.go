@@ -1,0 +1,75 @@
+package simulate
+
+import "math"
+
+// OracleResult is the least a scaler that knew the future could have spent on a worker.
+type OracleResult struct {
+	PodMinutes float64
+	PeakPods   int32
+	// Pods is the oracle's pod count per second.
+	Pods []int32
+}
+
+// Oracle is a lower bound on the pod-minutes that keep every job of queues (served by pods of
+// concurrency threads) under goal seconds of waiting, whatever the scaler.
+//
+// It relaxes the real problem in the scaler's favour: pods start instantly, work is a fluid
+// that any free thread can take a slice of, and a job only has to be *finished* by its
+// arrival + goal + its own service time (in the real system it must *start* by arrival + goal).
+// Any real schedule that meets the goal is therefore a schedule of this relaxed problem, so its
+// pod-seconds cannot be fewer. The relaxed problem is solved one second at a time, earliest
+// deadline first and as late as possible: run the fewest whole pods that the work due by the
+// end of the second needs, and spend their spare thread-seconds on the work due next that has
+// already arrived. It pays for a pod-second only when work would otherwise miss its deadline
+// and leaves no paid thread-second idle while arrived work waits, which is what makes it the
+// least any schedule of the relaxation spends. Work due after the trace ends is not charged.
+func Oracle(t *Trace, queues []string, service []float64, concurrency int32, goal float64) OracleResult {
+	res := OracleResult{Pods: make([]int32, t.Seconds)}
+	if len(queues) == 0 || concurrency < 1 {
+		return res
+	}
+	maxSvc := 0.0
+	for i, q := range queues {
+		qt := t.Queues[q]
+		if qt == nil || qt.Service == nil {
+			maxSvc = max(maxSvc, service[i])
+			continue
+		}
+		for _, s := range qt.Service {
+			maxSvc = max(maxSvc, float64(s))
+		}
+	}
+	horizon := t.Seconds + int(math.Ceil(goal+maxSvc)) + 2
+	due := make([]float64, horizon)          // thread-seconds of work that must be done by the end of second d
+	reach := int(math.Ceil(goal+maxSvc)) + 1 // no work is due further ahead than this
+	c := float64(concurrency)
+	var podSeconds int64
+	for x := 0; x < t.Seconds; x++ {
+		for i, q := range queues {
+			qt := t.Queues[q]
+			if qt == nil || qt.Enqueued[x] == 0 {
+				continue
+			}
+			svc := service[i]
+			if qt.Service != nil && qt.Service[x] > 0 {
+				svc = float64(qt.Service[x])
+			}
+			d := x + int(math.Ceil(goal+svc)) - 1
+			due[max(d, x)] += float64(qt.Enqueued[x]) * svc
+		}
+		now := due[x] // earlier buckets are always empty: they were due before
+		due[x] = 0
+		pods := int32(math.Ceil(now/c - 1e-9))
+		spare := float64(pods)*c - now
+		for d := x + 1; spare > 0 && d < min(horizon, x+reach); d++ {
+			take := min(spare, due[d])
+			due[d] -= take
+			spare -= take
+		}
+		res.Pods[x] = pods
+		podSeconds += int64(pods)
+		res.PeakPods = max(res.PeakPods, pods)
+	}
+	res.PodMinutes = float64(podSeconds) / 60
+	return res
+}

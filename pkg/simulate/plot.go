@@ -1,0 +1,166 @@
+package simulate
+
+import (
+	"fmt"
+	"image/color"
+	"io"
+
+	"github.com/mastoscale/mastoscale/pkg/mastodon"
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgsvg"
+)
+
+// queueColor colours a worker by its first queue, so the same work has the same colour in both
+// layouts of a comparison; the second layout is drawn dashed.
+var queueColor = map[string]color.Color{
+	mastodon.QueueDefault:   color.RGBA{0x1f, 0x77, 0xb4, 0xff},
+	mastodon.QueueIngress:   color.RGBA{0xd6, 0x27, 0x28, 0xff},
+	mastodon.QueuePush:      color.RGBA{0x2c, 0xa0, 0x2c, 0xff},
+	mastodon.QueueMailers:   color.RGBA{0xff, 0x7f, 0x0e, 0xff},
+	mastodon.QueueScheduler: color.RGBA{0x94, 0x67, 0xbd, 0xff},
+	mastodon.QueuePull:      color.RGBA{0x8c, 0x56, 0x4b, 0xff},
+	mastodon.QueueFASP:      color.RGBA{0xe3, 0x77, 0xc2, 0xff},
+}
+
+func workerColor(w *WorkerResult, i int) color.Color {
+	if len(w.Queues) > 0 {
+		if c, ok := queueColor[w.Queues[0]]; ok {
+			return c
+		}
+	}
+	return palette[i%len(palette)]
+}
+
+// palette colours workers whose first queue is not a Mastodon queue.
+var palette = []color.Color{
+	color.RGBA{0x1f, 0x77, 0xb4, 0xff}, color.RGBA{0xd6, 0x27, 0x28, 0xff}, color.RGBA{0x2c, 0xa0, 0x2c, 0xff},
+	color.RGBA{0xff, 0x7f, 0x0e, 0xff}, color.RGBA{0x94, 0x67, 0xbd, 0xff}, color.RGBA{0x8c, 0x56, 0x4b, 0xff},
+	color.RGBA{0xe3, 0x77, 0xc2, 0xff}, color.RGBA{0x7f, 0x7f, 0x7f, 0xff},
+}
+
+// PlotSVG draws, over time in minutes, three stacked panels for each result: jobs queued per
+// worker, pods per worker (with the oracle's pods dotted), and the age of each worker's oldest
+// queued job against its latency goal. The first result is solid, a second one dashed.
+// Values are aggregated per minute: the maximum depth and age, the mean pods.
+func PlotSVG(w io.Writer, results ...*Result) error {
+	if len(results) == 0 {
+		return fmt.Errorf("nothing to plot")
+	}
+	panels := []struct {
+		title, y string
+		series   func(*WorkerResult) []float32
+		reduce   func([]float32) float64
+	}{
+		{"Jobs queued", "jobs", func(r *WorkerResult) []float32 { return r.Depth }, maxOf},
+		{"Pods (dotted: oracle)", "pods", func(r *WorkerResult) []float32 { return r.Pods }, meanOf},
+		{"Oldest job's wait (thin: goal)", "seconds", func(r *WorkerResult) []float32 { return r.Latency }, maxOf},
+	}
+	plots := make([][]*plot.Plot, len(panels))
+	for i, pn := range panels {
+		p := plot.New()
+		p.Title.Text = pn.title
+		if i == 0 {
+			p.Title.Text = fmt.Sprintf("%s: trace %s", pn.title, results[0].Trace)
+		}
+		p.X.Label.Text = "minutes"
+		p.Y.Label.Text = pn.y
+		p.Legend.Top = true
+		p.Legend.Left = true
+		p.Add(plotter.NewGrid())
+		for li, res := range results {
+			for wi := range res.Workers {
+				wr := &res.Workers[wi]
+				if !wr.Autoscaled && i != 1 && maxOf(pn.series(wr)) == 0 {
+					continue
+				}
+				line, err := plotter.NewLine(perMinute(pn.series(wr), pn.reduce))
+				if err != nil {
+					return err
+				}
+				line.Color = workerColor(wr, wi)
+				line.Width = vg.Points(1.2)
+				if li > 0 {
+					line.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+				}
+				p.Add(line)
+				name := wr.Name
+				if len(results) > 1 {
+					name = fmt.Sprintf("%s (%s)", wr.Name, res.Layout)
+				}
+				if i == 0 {
+					p.Legend.Add(name, line)
+				}
+				if i == 1 && li == 0 {
+					oracle := make([]float32, len(wr.Oracle.Pods))
+					for s, n := range wr.Oracle.Pods {
+						oracle[s] = float32(n)
+					}
+					ol, err := plotter.NewLine(perMinute(oracle, meanOf))
+					if err != nil {
+						return err
+					}
+					ol.Color = line.Color
+					ol.Width = vg.Points(0.8)
+					ol.Dashes = []vg.Length{vg.Points(1), vg.Points(2)}
+					p.Add(ol)
+				}
+				if i == 2 && li == 0 {
+					goal := make([]float32, len(wr.Latency))
+					for s := range goal {
+						goal[s] = float32(wr.Goal)
+					}
+					gl, err := plotter.NewLine(perMinute(goal, maxOf))
+					if err != nil {
+						return err
+					}
+					gl.Color = line.Color
+					gl.Width = vg.Points(0.5)
+					p.Add(gl)
+				}
+			}
+		}
+		plots[i] = []*plot.Plot{p}
+	}
+	const width, height = 10 * vg.Inch, 11 * vg.Inch
+	c := vgsvg.NewWith(vgsvg.UseWH(width, height))
+	dc := draw.New(c)
+	tiles := draw.Tiles{Rows: len(panels), Cols: 1, PadTop: vg.Points(6), PadBottom: vg.Points(6), PadLeft: vg.Points(6), PadRight: vg.Points(12), PadY: vg.Points(12)}
+	canvases := plot.Align(plots, tiles, dc)
+	for i := range plots {
+		plots[i][0].Draw(canvases[i][0])
+	}
+	_, err := c.WriteTo(w)
+	return err
+}
+
+// perMinute reduces a per-second series to one point a minute.
+func perMinute(s []float32, reduce func([]float32) float64) plotter.XYs {
+	pts := make(plotter.XYs, 0, len(s)/60+1)
+	for m := 0; m*60 < len(s); m++ {
+		chunk := s[m*60 : min(len(s), (m+1)*60)]
+		pts = append(pts, plotter.XY{X: float64(m), Y: reduce(chunk)})
+	}
+	return pts
+}
+
+func maxOf(s []float32) float64 {
+	var m float32
+	for _, v := range s {
+		m = max(m, v)
+	}
+	return float64(m)
+}
+
+func meanOf(s []float32) float64 {
+	if len(s) == 0 {
+		return 0
+	}
+	var sum float64
+	for _, v := range s {
+		sum += float64(v)
+	}
+	return sum / float64(len(s))
+}
