@@ -23,7 +23,7 @@ func run(t *testing.T, args ...string) (string, string, int) {
 }
 
 func TestPlanAndSimulateCommands(t *testing.T) {
-	seed := filepath.Join(testutil.RepoRoot(t), "pkg", "simulate", "testdata", "seed.yaml")
+	seed := filepath.Join(testutil.RepoRoot(t), "examples", "seed.yaml")
 	cases := []struct {
 		name   string
 		args   []string
@@ -32,20 +32,21 @@ func TestPlanAndSimulateCommands(t *testing.T) {
 	}{
 		{"plan the seed", []string{"plan", "-f", seed, "--worker", "worker-default", "--peak", "180"}, "plan-seed.txt", 0},
 		{"plan slower jobs", []string{"plan", "-f", seed, "--worker", "worker-default", "--throughput-per-thread", "1", "--peak", "180"}, "plan-seed-slow.txt", 0},
-		{"plan a layout with latency goals", []string{"plan", "-f", filepath.Join(filepath.Dir(seed), "tuned.yaml"), "--worker", "ingress", "--peak", "300"}, "plan-tuned.txt", 0},
+		{"plan a layout with latency goals", []string{"plan", "-f", filepath.Join(testutil.RepoRoot(t), "pkg", "simulate", "testdata", "tuned.yaml"), "--worker", "ingress", "--peak", "300"}, "plan-tuned.txt", 0},
 		{"simulate flood", []string{"simulate", "--preset", "split", "--trace", "flood", "--duration", "2h"}, "simulate-flood.txt", 0},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			out, errOut, code := run(t, c.args...)
 			assert.Equal(t, c.code, code, errOut)
-			testutil.Golden(t, filepath.Join("testdata", c.golden), []byte(strings.ReplaceAll(out, filepath.Dir(seed), "TESTDATA")))
+			out = strings.ReplaceAll(out, testutil.RepoRoot(t)+string(filepath.Separator), "")
+			testutil.Golden(t, filepath.Join("testdata", c.golden), []byte(out))
 		})
 	}
 }
 
 func TestSimulateCompareAndPlot(t *testing.T) {
-	seed := filepath.Join(testutil.RepoRoot(t), "pkg", "simulate", "testdata", "seed.yaml")
+	seed := filepath.Join(testutil.RepoRoot(t), "examples", "seed.yaml")
 	svg := filepath.Join(t.TempDir(), "x.svg")
 	out, errOut, code := run(t, "simulate", "--preset", "split", "--trace", "viral", "--compare", seed, "--plot", svg)
 	require.Equal(t, 0, code, errOut)

@@ -14,7 +14,7 @@ import (
 
 func seed(t *testing.T, budget layout.Database) *layout.SidekiqLayout {
 	t.Helper()
-	l, err := layout.Load("../simulate/testdata/seed.yaml")
+	l, err := layout.Load("../../examples/seed.yaml")
 	require.NoError(t, err)
 	l.Spec.Database = budget
 	return layout.Default(l)

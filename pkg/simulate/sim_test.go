@@ -152,7 +152,7 @@ func TestDeterministicWithSeed(t *testing.T) {
 func TestOracleIsALowerBound(t *testing.T) {
 	tr, err := simulate.Generate("viral", 0, 1)
 	require.NoError(t, err)
-	for _, name := range []string{"split", "testdata/seed.yaml"} {
+	for _, name := range []string{"split", "../../examples/seed.yaml"} {
 		r, err := simulate.Run(name, load(t, name), tr, simulate.Options{Seed: 1})
 		require.NoError(t, err)
 		for _, w := range r.Workers {
@@ -171,7 +171,7 @@ func TestGoldenViral(t *testing.T) {
 	require.NoError(t, err)
 	a, err := simulate.Run("preset split", load(t, "split"), tr, simulate.Options{Seed: 1})
 	require.NoError(t, err)
-	b, err := simulate.Run("testdata/seed.yaml", load(t, "testdata/seed.yaml"), tr, simulate.Options{Seed: 1})
+	b, err := simulate.Run("../../examples/seed.yaml", load(t, "../../examples/seed.yaml"), tr, simulate.Options{Seed: 1})
 	require.NoError(t, err)
 	var out bytes.Buffer
 	require.NoError(t, simulate.WriteText(&out, a, b))
