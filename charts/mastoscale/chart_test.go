@@ -25,6 +25,7 @@ import (
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/lint"
 	"helm.sh/helm/v3/pkg/lint/support"
+	"helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/releaseutil"
 	"sigs.k8s.io/yaml"
 )
@@ -43,6 +44,15 @@ func loadChart(t testing.TB) *chart.Chart {
 // returns the manifest.
 func template(t testing.TB, c *chart.Chart, vals map[string]any, namespace string) (string, error) {
 	t.Helper()
+	rel, err := install(c, vals, namespace)
+	if err != nil {
+		return "", err
+	}
+	return rel.Manifest, nil
+}
+
+// install is `helm install --dry-run=client x . -n namespace` through the Helm library.
+func install(c *chart.Chart, vals map[string]any, namespace string) (*release.Release, error) {
 	install := action.NewInstall(&action.Configuration{Log: func(string, ...any) {}})
 	install.DryRun = true
 	install.ClientOnly = true
@@ -50,11 +60,7 @@ func template(t testing.TB, c *chart.Chart, vals map[string]any, namespace strin
 	install.IncludeCRDs = true
 	install.ReleaseName = "x"
 	install.Namespace = namespace
-	rel, err := install.Run(c, vals)
-	if err != nil {
-		return "", err
-	}
-	return rel.Manifest, nil
+	return install.Run(c, vals)
 }
 
 // objects parses a manifest into objects keyed by "Kind/name".
@@ -196,20 +202,53 @@ func TestGolden(t *testing.T) {
 	}
 }
 
-// TestHelmBinary runs the real `helm template` on the golden cases: the library and the
-// binary users run must agree.
-func TestHelmBinary(t *testing.T) {
-	helm := testutil.Tool(t, "MASTOSCALE_HELM3")
+// TestHelmBinaries runs the real helm 3 and helm 4 that users run: `helm template` prints
+// the golden objects, `helm lint --strict` passes, and a second scheduler worker fails
+// `helm template` with a message naming the worker.
+func TestHelmBinaries(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "values", "*.yaml"))
 	require.NoError(t, err)
-	for _, file := range files {
-		name := strings.TrimSuffix(filepath.Base(file), ".yaml")
-		t.Run(name, func(t *testing.T) {
-			out, err := exec.Command(helm, "template", "x", ".", "-f", file).CombinedOutput()
-			require.NoError(t, err, "%s", out)
-			golden, err := os.ReadFile(filepath.Join("testdata", "golden", name+".yaml"))
+	for _, env := range []string{"MASTOSCALE_HELM3", "MASTOSCALE_HELM4"} {
+		t.Run(env, func(t *testing.T) {
+			helm := testutil.Tool(t, env)
+			for _, file := range files {
+				name := strings.TrimSuffix(filepath.Base(file), ".yaml")
+				t.Run("template/"+name, func(t *testing.T) {
+					out, err := exec.Command(helm, "template", "x", ".", "-f", file).CombinedOutput()
+					require.NoError(t, err, "%s", out)
+					golden, err := os.ReadFile(filepath.Join("testdata", "golden", name+".yaml"))
+					require.NoError(t, err)
+					assert.Equal(t, objects(t, string(golden)), objects(t, string(out)))
+				})
+				t.Run("lint/"+name, func(t *testing.T) {
+					out, err := exec.Command(helm, "lint", "--strict", ".", "-f", file).CombinedOutput()
+					assert.NoError(t, err, "%s", out)
+				})
+			}
+			t.Run("second scheduler worker", func(t *testing.T) {
+				values := filepath.Join(t.TempDir(), "values.yaml")
+				require.NoError(t, os.WriteFile(values, []byte(`workers:
+  - {name: scheduler, replicas: 1, queues: [{name: scheduler}]}
+  - {name: cron, queues: [{name: scheduler}, {name: pull}]}
+`), 0o644))
+				out, err := exec.Command(helm, "template", "x", ".", "-f", values).CombinedOutput()
+				require.Error(t, err)
+				assert.Contains(t, string(out), `workers[1].queues[0].name: Invalid value: "scheduler": worker "cron" consumes "scheduler", which worker "scheduler" already consumes`)
+			})
+		})
+	}
+}
+
+// TestNotes: the notes tell the user how to watch the HPAs KEDA makes, in the release namespace.
+func TestNotes(t *testing.T) {
+	c := loadChart(t)
+	for _, deployments := range []bool{false, true} {
+		t.Run(fmt.Sprintf("deployments=%v", deployments), func(t *testing.T) {
+			rel, err := install(c, map[string]any{"deployments": map[string]any{"enabled": deployments}}, "mastodon")
 			require.NoError(t, err)
-			assert.Equal(t, objects(t, string(golden)), objects(t, string(out)))
+			testutil.Golden(t, filepath.Join("testdata", "golden", fmt.Sprintf("NOTES-deployments-%v.txt", deployments)), []byte(rel.Info.Notes))
+			assert.Contains(t, rel.Info.Notes, "kubectl get hpa -n mastodon -w")
+			assert.Contains(t, rel.Info.Notes, "kubectl get scaledobject -n mastodon")
 		})
 	}
 }
