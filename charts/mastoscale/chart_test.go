@@ -370,3 +370,37 @@ func sortedKeys(m map[string]map[string]any) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// BenchmarkHelmTemplate is `helm template` of the default values (the split preset) with the
+// Deployments, through the Helm library; bytes are manifest bytes.
+func BenchmarkHelmTemplate(b *testing.B) {
+	c := loadChart(b)
+	vals := map[string]any{"deployments": map[string]any{"enabled": true}}
+	manifest, err := template(b, c, vals, "default")
+	require.NoError(b, err)
+	b.SetBytes(int64(len(manifest)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := template(b, c, vals, "default"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkRenderSplit is the same layout through render.Render and render.YAML, for scale.
+func BenchmarkRenderSplit(b *testing.B) {
+	l, err := layout.Preset(layout.PresetSplit, mastodon.DefaultVersion)
+	require.NoError(b, err)
+	b.ReportAllocs()
+	for b.Loop() {
+		set, err := render.Render(l)
+		if err != nil {
+			b.Fatal(err)
+		}
+		out, err := render.YAML(set.Objects())
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.SetBytes(int64(len(out)))
+	}
+}

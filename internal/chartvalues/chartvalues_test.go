@@ -72,3 +72,16 @@ func TestValuesRefuseInvalidLayout(t *testing.T) {
 	assert.Contains(t, err.Error(), "spec.redis.password")
 	assert.Contains(t, err.Error(), "spec.workers[1].autoscale")
 }
+
+func BenchmarkYAML(b *testing.B) {
+	l, err := layout.Parse([]byte(seed))
+	require.NoError(b, err)
+	b.ReportAllocs()
+	for b.Loop() {
+		out, err := chartvalues.YAML(l, chartvalues.Options{Deployments: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.SetBytes(int64(len(out)))
+	}
+}
