@@ -239,14 +239,24 @@ func TestHelmBinaries(t *testing.T) {
 	}
 }
 
-// TestNotes: the notes tell the user how to watch the HPAs KEDA makes, in the release namespace.
+// TestNotes: the notes tell the user how to watch the HPAs KEDA makes, in the release
+// namespace, and show layout.Validate's warnings, which do not stop an install.
 func TestNotes(t *testing.T) {
 	c := loadChart(t)
-	for _, deployments := range []bool{false, true} {
-		t.Run(fmt.Sprintf("deployments=%v", deployments), func(t *testing.T) {
-			rel, err := install(c, map[string]any{"deployments": map[string]any{"enabled": deployments}}, "mastodon")
+	cases := map[string]map[string]any{
+		"attach":      {},
+		"deployments": {"deployments": map[string]any{"enabled": true}},
+		"warnings": {"mastodonVersion": "4.7", "workers": []any{
+			map[string]any{"name": "big", "concurrency": 40, "queues": []any{map[string]any{"name": "default"}, map[string]any{"name": "push"}},
+				"autoscale": map[string]any{"fallback": map[string]any{"replicas": 9}}},
+			map[string]any{"name": "push", "queues": []any{map[string]any{"name": "push"}}, "autoscale": map[string]any{}},
+		}},
+	}
+	for name, vals := range cases {
+		t.Run(name, func(t *testing.T) {
+			rel, err := install(c, vals, "mastodon")
 			require.NoError(t, err)
-			testutil.Golden(t, filepath.Join("testdata", "golden", fmt.Sprintf("NOTES-deployments-%v.txt", deployments)), []byte(rel.Info.Notes))
+			testutil.Golden(t, filepath.Join("testdata", "golden", "NOTES-"+name+".txt"), []byte(rel.Info.Notes))
 			assert.Contains(t, rel.Info.Notes, "kubectl get hpa -n mastodon -w")
 			assert.Contains(t, rel.Info.Notes, "kubectl get scaledobject -n mastodon")
 		})

@@ -43,13 +43,15 @@ func TestGeneratedLayoutsMatchRender(t *testing.T) {
 		t.Run(fmt.Sprintf("%03d", i), func(t *testing.T) {
 			vals, err := chartvalues.Values(l, chartvalues.Options{Deployments: deployments})
 			require.NoError(t, err)
-			manifest, err := template(t, c, vals, "default")
+			rel, err := install(c, vals, "default")
 			require.NoError(t, err, "layout:\n%s", data)
-			got := objects(t, manifest)
+			got := objects(t, rel.Manifest)
 			for k, m := range got {
 				got[k] = withoutHelmLabels(m, true)
 			}
 			assert.Equal(t, want(t, l, deployments), got, "layout:\n%s", data)
+			_, report := layout.Prepare(l)
+			assert.Equal(t, len(report.Warnings), noteWarnings(rel.Info.Notes), "warnings: Core %v\nNOTES:\n%s", report.Warnings, rel.Info.Notes)
 		})
 	}
 	t.Logf("%d of %d generated layouts were valid and compared", valid, n)
@@ -67,6 +69,16 @@ func TestGeneratedLayoutsMatchRender(t *testing.T) {
 			assert.Error(t, err, "Core refuses this layout with: %v\n%s", x.err, data)
 		})
 	}
+}
+
+// noteWarnings counts the warnings NOTES.txt lists.
+func noteWarnings(notes string) int {
+	_, after, ok := strings.Cut(notes, "\nWarnings:\n")
+	if !ok {
+		return 0
+	}
+	block, _, _ := strings.Cut(after, "\n\n")
+	return len(strings.Split(strings.TrimRight(block, "\n"), "\n"))
 }
 
 func pick[T any](r *rand.Rand, xs ...T) T { return xs[r.IntN(len(xs))] }

@@ -259,3 +259,44 @@ app.kubernetes.io/managed-by: {{ .Release.Service | quote }}
 {{- define "mastoscale.anyAutoscaled" -}}
 {{- range .workers -}}{{- if include "mastoscale.has" (list . "autoscale") -}}true{{- end -}}{{- end -}}
 {{- end -}}
+
+{{/*
+mastoscale.warnings: layout.Validate's warnings for a defaulted spec, as a JSON list. They do
+not stop rendering; NOTES.txt shows them.
+*/}}
+{{- define "mastoscale.warnings" -}}
+{{- $s := . -}}
+{{- $warns := list -}}
+{{- $version := include "mastoscale.version" $s.mastodonVersion -}}
+{{- if $version -}}
+{{- $p := splitList "." $version -}}
+{{- $vnum := add (mul (atoi (index $p 0)) 1000) (atoi (index $p 1)) -}}
+{{- if gt (int64 $vnum) 4006 -}}
+{{- $warns = append $warns (printf "mastodonVersion: queues of Mastodon %s are not known to mastoscale; assuming those of 4.6" $version) -}}
+{{- end -}}
+{{- if and $s.redis.namespace (eq (int64 $vnum) 4003) -}}
+{{- $warns = append $warns (printf "redis.namespace: %q: REDIS_NAMESPACE is deprecated in Mastodon 4.3 and removed in 4.4: plan the key migration before upgrading" $s.redis.namespace) -}}
+{{- end -}}
+{{- end -}}
+{{- $consumers := dict -}}
+{{- range $i, $w := $s.workers -}}
+{{- if gt (int64 $w.concurrency) 30 -}}
+{{- $warns = append $warns (printf "workers[%d].concurrency: %d: Sidekiq gains little beyond 30 threads per process: lower concurrency and raise replicas" $i (int64 $w.concurrency)) -}}
+{{- end -}}
+{{- if include "mastoscale.has" (list $w "autoscale") -}}
+{{- $f := $w.autoscale.fallback -}}
+{{- if and (not $f.disabled) (gt (int64 $f.replicas) (int64 $w.autoscale.maxReplicas)) -}}
+{{- $warns = append $warns (printf "workers[%d].autoscale.fallback.replicas: %d: is above maxReplicas (%d): the HPA clamps it" $i (int64 $f.replicas) (int64 $w.autoscale.maxReplicas)) -}}
+{{- end -}}
+{{- end -}}
+{{- range $j, $q := $w.queues -}}
+{{- if and (hasKey $consumers $q.name) (ne $q.name "scheduler") (eq (get $consumers $q.name) "first") -}}
+{{- $warns = append $warns (printf "workers[%d].queues[%d]: queue %q is consumed by several workers; each one's triggers scale on the whole backlog" $i $j $q.name) -}}
+{{- $_ := set $consumers $q.name "warned" -}}
+{{- else if not (hasKey $consumers $q.name) -}}
+{{- $_ := set $consumers $q.name "first" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $warns -}}
+{{- end -}}
