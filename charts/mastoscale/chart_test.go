@@ -73,7 +73,9 @@ func objects(t testing.TB, manifest string) map[string]map[string]any {
 		if len(m) == 0 {
 			continue
 		}
-		out[key(m)] = m
+		k := key(m)
+		require.NotContains(t, out, k, "two objects named %s", k)
+		out[k] = m
 	}
 	return out
 }
@@ -130,7 +132,9 @@ func want(t testing.TB, l *layout.SidekiqLayout, deployments bool) map[string]ma
 		if m["kind"] == "Deployment" && !deployments {
 			continue
 		}
-		out[key(m)] = m
+		k := key(m)
+		require.NotContains(t, out, k, "two objects named %s", k)
+		out[k] = m
 	}
 	return out
 }
