@@ -50,6 +50,7 @@ var commands = []func(Streams) *cobra.Command{
 	newCheckCommand,
 	newPlanCommand,
 	newSimulateCommand,
+	newChartValuesCommand,
 	newVersionCommand,
 }
 

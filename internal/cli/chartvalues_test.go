@@ -1,0 +1,35 @@
+package cli_test
+
+import (
+	"bytes"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mastoscale/mastoscale/internal/cli"
+	"github.com/mastoscale/mastoscale/internal/testutil"
+)
+
+// TestChartValues runs whole `mastoscale chart-values` command lines; each golden file holds
+// the exit code, stdout and stderr.
+func TestChartValues(t *testing.T) {
+	dir := filepath.Join("testdata", "chart-values")
+	cases := []struct {
+		name string
+		args string
+	}{
+		{"attach", "chart-values -f " + filepath.Join(dir, "layout.yaml")},
+		{"deployments", "chart-values -f " + filepath.Join(dir, "layout.yaml") + " --deployments"},
+		{"preset", "chart-values --preset chart-default --mastodon-version 4.3"},
+		{"invalid", "chart-values -f " + filepath.Join(dir, "invalid.yaml")},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			code := cli.Run(strings.Fields(tc.args), cli.Streams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut})
+			got := fmt.Sprintf("$ mastoscale %s\nexit %d\n--- stdout\n%s--- stderr\n%s", tc.args, code, out.String(), errOut.String())
+			testutil.Golden(t, filepath.Join(dir, tc.name+".golden"), []byte(got))
+		})
+	}
+}
