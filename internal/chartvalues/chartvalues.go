@@ -20,10 +20,21 @@ type Options struct {
 // a layout that layout.Validate rejects, so the chart never receives what the CLI would not
 // render. The layout's metadata.namespace is not a value: install the release into it.
 func Values(l *layout.SidekiqLayout, o Options) (map[string]any, error) {
-	if _, report := layout.Prepare(l); report.HasErrors() {
+	defaulted, report := layout.Prepare(l)
+	if report.HasErrors() {
 		return nil, fmt.Errorf("invalid layout: %w", report.Err())
 	}
-	data, err := json.Marshal(l.Spec)
+	spec := layout.Clone(l).Spec
+	for i := range spec.Workers {
+		a := spec.Workers[i].Autoscale
+		if a == nil || (a.LatencyTarget == nil && a.ThroughputPerThread == nil) {
+			continue
+		}
+		// The chart does no duration arithmetic: it gets the listLength sizing derives.
+		a.ListLength = defaulted.Spec.Workers[i].Autoscale.ListLength
+		a.LatencyTarget, a.ThroughputPerThread = nil, nil
+	}
+	data, err := json.Marshal(spec)
 	if err != nil {
 		return nil, fmt.Errorf("encoding layout spec: %w", err)
 	}
