@@ -9,9 +9,9 @@ import (
 	"github.com/mastoscale/mastoscale/pkg/mastodon"
 	"github.com/mastoscale/mastoscale/pkg/render"
 	"k8s.io/apimachinery/pkg/runtime"
-	sigsyaml "sigs.k8s.io/yaml"
 	"sigs.k8s.io/kustomize/kyaml/kio/kioutil"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
+	sigsyaml "sigs.k8s.io/yaml"
 )
 
 // FilenameAnnotation is the annotation Helm 4 puts on every document it hands a

@@ -13,10 +13,10 @@ const hookAnnotation = "helm.sh/hook"
 
 // doc is one input document with the metadata the transformer looks at, read once.
 type doc struct {
-	node      *yaml.RNode
+	node                              *yaml.RNode
 	apiVersion, kind, name, namespace string
-	labels    map[string]string
-	hook      bool
+	labels                            map[string]string
+	hook                              bool
 }
 
 func (d *doc) ref() *ResourceRef {
@@ -229,10 +229,10 @@ func parseSidekiqArgs(args []string) sidekiqArgs {
 
 // envSource is where a container's environment variable comes from.
 type envSource struct {
-	value  string
+	value   string
 	literal bool
-	secret *mastodon.SecretKeyRef
-	from   string // for messages: "ConfigMap mastodon-env"
+	secret  *mastodon.SecretKeyRef
+	from    string // for messages: "ConfigMap mastodon-env"
 }
 
 // environment resolves the container's environment the way the kubelet does: envFrom in
