@@ -34,9 +34,10 @@ type stream struct {
 	// releases are the Mastodon releases found, in input order, keyed by instance label.
 	releases     []*release
 	releaseIndex map[string]*release
-	// scaledObjects and triggerAuths are KEDA objects already in the input (our own output on
-	// a second run), by namespace and name.
-	scaledObjects map[objectKey]*doc
+	// scaledObjects are the ScaledObjects already in the input (our own output on a second
+	// run) by namespace and target Deployment; triggerAuths the TriggerAuthentications by
+	// namespace and name.
+	scaledObjects map[objectKey][]*doc
 	triggerAuths  map[objectKey]*doc
 }
 
@@ -74,7 +75,7 @@ func readStream(nodes []*yaml.RNode) (*stream, error) {
 		configMaps:    map[objectKey]*doc{},
 		secrets:       map[objectKey]*doc{},
 		releaseIndex:  map[string]*release{},
-		scaledObjects: map[objectKey]*doc{},
+		scaledObjects: map[objectKey][]*doc{},
 		triggerAuths:  map[objectKey]*doc{},
 	}
 	for i, n := range nodes {
@@ -92,7 +93,8 @@ func readStream(nodes []*yaml.RNode) (*stream, error) {
 		case d.kind == "Secret" && d.apiVersion == "v1":
 			s.secrets[key] = d
 		case d.kind == "ScaledObject" && strings.HasPrefix(d.apiVersion, "keda.sh/"):
-			s.scaledObjects[key] = d
+			target := objectKey{d.namespace, scalar(d.node, "spec", "scaleTargetRef", "name")}
+			s.scaledObjects[target] = append(s.scaledObjects[target], d)
 		case d.kind == "TriggerAuthentication" && strings.HasPrefix(d.apiVersion, "keda.sh/"):
 			s.triggerAuths[key] = d
 		case d.kind == "Deployment" && d.apiVersion == "apps/v1":

@@ -214,8 +214,8 @@ func build(s *stream, r *release, l *layout.SidekiqLayout) (*plan, error) {
 	}
 	// Our own objects from an earlier run, and any ScaledObject on a Sidekiq Deployment, are
 	// replaced by this run's.
-	for key, d := range s.scaledObjects {
-		if key.namespace == ns && targets[scalar(d.node, "spec", "scaleTargetRef", "name")] {
+	for target := range targets {
+		for _, d := range s.scaledObjects[objectKey{ns, target}] {
 			p.owned[d.node] = true
 		}
 	}
