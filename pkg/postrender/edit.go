@@ -149,7 +149,8 @@ func shapeDeployment(l *layout.SidekiqLayout, w *layout.Worker, d *yaml.RNode, c
 	} else if err := setInt(spec, "replicas", int64(*w.Replicas)); err != nil {
 		return err
 	}
-	if w.ConsumesScheduler() && (scalar(spec, "strategy", "type") != "Recreate" || spec.Field("strategy").Value.Field("rollingUpdate") != nil) {
+	rollingUpdate, _ := spec.Pipe(yaml.Lookup("strategy", "rollingUpdate"))
+	if w.ConsumesScheduler() && (scalar(spec, "strategy", "type") != "Recreate" || rollingUpdate != nil) {
 		// One scheduler process at a time, even during a rollout.
 		if err := spec.PipeE(yaml.SetField("strategy", yaml.NewMapRNode(&map[string]string{"type": "Recreate"}))); err != nil {
 			return err

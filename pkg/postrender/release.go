@@ -70,7 +70,7 @@ type queueArg struct {
 	weight *int32
 }
 
-func readStream(nodes []*yaml.RNode) (*stream, error) {
+func readStream(nodes []*yaml.RNode) *stream {
 	s := &stream{
 		configMaps:    map[objectKey]*doc{},
 		secrets:       map[objectKey]*doc{},
@@ -78,11 +78,8 @@ func readStream(nodes []*yaml.RNode) (*stream, error) {
 		scaledObjects: map[objectKey][]*doc{},
 		triggerAuths:  map[objectKey]*doc{},
 	}
-	for i, n := range nodes {
-		d, err := readDoc(n)
-		if err != nil {
-			return nil, fmt.Errorf("document %d: %w", i+1, err)
-		}
+	for _, n := range nodes {
+		d := readDoc(n)
 		s.docs = append(s.docs, d)
 		key := objectKey{d.namespace, d.name}
 		switch {
@@ -110,17 +107,17 @@ func readStream(nodes []*yaml.RNode) (*stream, error) {
 			}
 		}
 	}
-	return s, nil
+	return s
 }
 
-func readDoc(n *yaml.RNode) (*doc, error) {
+func readDoc(n *yaml.RNode) *doc {
 	if n.YNode().Kind != yaml.MappingNode {
-		return &doc{node: n}, nil // not an object: pass it through
+		return &doc{node: n} // not an object: pass it through
 	}
 	d := &doc{node: n, apiVersion: n.GetApiVersion(), kind: n.GetKind(), name: n.GetName(), namespace: n.GetNamespace()}
 	d.labels = n.GetLabels()
 	_, d.hook = n.GetAnnotations()[hookAnnotation]
-	return d, nil
+	return d
 }
 
 // readWorker returns the Sidekiq worker a Deployment runs, or nil when it is not one: the
