@@ -11,6 +11,7 @@ import (
 	"github.com/mastoscale/mastoscale/pkg/mastodon"
 	"github.com/mastoscale/mastoscale/pkg/render"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/kustomize/kyaml/kio/kioutil"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
@@ -180,15 +181,11 @@ func (rw *runningWorker) runs(w *layout.Worker) bool {
 		return false
 	}
 	for i, q := range w.Queues {
-		if s.queues[i].name != q.Name || !equalPtr(s.queues[i].weight, q.Weight) {
+		if s.queues[i].name != q.Name || !ptr.Equal(s.queues[i].weight, q.Weight) {
 			return false
 		}
 	}
 	return true
-}
-
-func equalPtr[T comparable](a, b *T) bool {
-	return a == nil && b == nil || a != nil && b != nil && *a == *b
 }
 
 func stringSeq(values []string) *yaml.RNode {

@@ -9,6 +9,7 @@ import (
 	"github.com/mastoscale/mastoscale/pkg/layout"
 	"github.com/mastoscale/mastoscale/pkg/mastodon"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
@@ -250,12 +251,12 @@ func inferRedis(red *layout.Redis, env map[string]envSource, w *runningWorker, f
 				if err != nil {
 					f.add(SeverityError, redisPath.Child("port"), ref, "%sPORT %q in %s is not a number: set spec.redis.port", prefix, port.value, port.from)
 				} else {
-					red.Port = ptrTo(int32(n))
+					red.Port = ptr.To(int32(n))
 				}
 			}
 			if db, ok := env[prefix+"DB"]; ok && db.literal && db.value != "" {
 				if n, err := strconv.ParseInt(db.value, 10, 32); err == nil {
-					red.DatabaseIndex = ptrTo(int32(n))
+					red.DatabaseIndex = ptr.To(int32(n))
 				}
 			}
 			if user, ok := env[prefix+"USER"]; ok && user.literal && red.Username == "" {

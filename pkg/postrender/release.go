@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/mastoscale/mastoscale/pkg/mastodon"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
@@ -143,7 +144,7 @@ func readWorker(d *doc) *runningWorker {
 		w.sidekiq = parseSidekiqArgs(argv[i+1:])
 		if v := scalar(d.node, "spec", "replicas"); v != "" {
 			if n, err := strconv.ParseInt(v, 10, 32); err == nil {
-				w.replicas = ptrTo(int32(n))
+				w.replicas = ptr.To(int32(n))
 			}
 		}
 		if v := scalar(d.node, "spec", "template", "spec", "terminationGracePeriodSeconds"); v != "" {
@@ -189,7 +190,7 @@ func parseSidekiqArgs(args []string) sidekiqArgs {
 				s.parseErr = fmt.Sprintf("-c %q is not a number", v)
 				continue
 			}
-			s.concurrency = ptrTo(int32(n))
+			s.concurrency = ptr.To(int32(n))
 		case "-t", "--timeout":
 			v, ok := next()
 			n, err := strconv.ParseInt(v, 10, 32)
@@ -197,7 +198,7 @@ func parseSidekiqArgs(args []string) sidekiqArgs {
 				s.parseErr = fmt.Sprintf("-t %q is not a number", v)
 				continue
 			}
-			s.timeout = ptrTo(int32(n))
+			s.timeout = ptr.To(int32(n))
 		case "-q", "--queue":
 			v, ok := next()
 			if !ok {
@@ -212,7 +213,7 @@ func parseSidekiqArgs(args []string) sidekiqArgs {
 					s.parseErr = fmt.Sprintf("-q %q has a weight that is not a number", v)
 					continue
 				}
-				q.weight = ptrTo(int32(n))
+				q.weight = ptr.To(int32(n))
 			}
 			s.queues = append(s.queues, q)
 		case "-C", "--config":
@@ -320,5 +321,3 @@ func stringList(n *yaml.RNode, field string) []string {
 	}
 	return out
 }
-
-func ptrTo[T any](v T) *T { return &v }
