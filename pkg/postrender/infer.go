@@ -67,14 +67,12 @@ func inferLayout(s *stream, r *release, opts Options, f *findings) *layout.Sidek
 		l = &layout.SidekiqLayout{APIVersion: layout.APIVersion, Kind: layout.Kind, Metadata: layout.Metadata{Name: r.name}}
 		for _, rw := range r.workers {
 			w := rw.layoutWorker()
-			if w.ConsumesScheduler() {
-				w.Replicas = rw.replicas
-				if len(w.Queues) > 1 {
-					f.add(SeverityWarning, nil, rw.doc.ref(),
-						"worker %q consumes %q and other queues, so it must stay at one replica and is not autoscaled: split its queues with --preset %s or a layout", w.Name, mastodon.SchedulerQueue, layout.PresetSplit)
-				}
-			} else {
+			switch {
+			case !w.ConsumesScheduler():
 				w.Autoscale = &layout.Autoscale{}
+			case len(w.Queues) > 1:
+				f.add(SeverityWarning, nil, rw.doc.ref(),
+					"worker %q consumes %q and other queues, so it must stay at one replica and is not autoscaled: split its queues with --preset %s or a layout", w.Name, mastodon.SchedulerQueue, layout.PresetSplit)
 			}
 			l.Spec.Workers = append(l.Spec.Workers, w)
 		}
