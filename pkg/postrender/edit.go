@@ -24,7 +24,7 @@ const FilenameAnnotation = "postrenderer.helm.sh/postrender-filename"
 // same way: a `# Source:` comment (Helm 3), the filename annotation (Helm 4), or nothing.
 type sourceStyle struct {
 	annotation bool
-	chartDir   string // "mastodon" in "# Source: mastodon/templates/..."
+	chartDir   string // "mastodon" in "# Source: mastodon/templates/..."; "" when the input says nothing (kustomize)
 }
 
 func sourceOf(n *yaml.RNode) (string, bool) {
@@ -48,9 +48,6 @@ func sourceOf(n *yaml.RNode) (string, bool) {
 func styleOf(template *yaml.RNode) sourceStyle {
 	src, annotated := sourceOf(template)
 	dir, _, _ := strings.Cut(src, "/")
-	if dir == "" {
-		dir = "mastoscale"
-	}
 	return sourceStyle{annotation: annotated, chartDir: dir}
 }
 
@@ -74,11 +71,12 @@ func newDocument(obj runtime.Object, kind, name string, style sourceStyle, seqIn
 	blockStyle(&root)
 	n := yaml.NewRNode(&root)
 	source := fmt.Sprintf("%s/mastoscale/%s-%s.yaml", style.chartDir, strings.ToLower(kind), name)
-	if style.annotation {
+	switch {
+	case style.annotation:
 		if err := n.PipeE(yaml.SetAnnotation(FilenameAnnotation, source)); err != nil {
 			return nil, err
 		}
-	} else {
+	case style.chartDir != "":
 		n.YNode().HeadComment = "# Source: " + source
 	}
 	if seqIndent != "" {
