@@ -182,23 +182,24 @@ func parseSidekiqArgs(args []string) sidekiqArgs {
 			}
 			return "", false
 		}
+		number := func(flag string) *int32 {
+			v, ok := next()
+			n, err := strconv.ParseInt(v, 10, 32)
+			if !ok || err != nil {
+				s.parseErr = fmt.Sprintf("%s %q is not a number", flag, v)
+				return nil
+			}
+			return ptr.To(int32(n))
+		}
 		switch opt {
 		case "-c", "--concurrency":
-			v, ok := next()
-			n, err := strconv.ParseInt(v, 10, 32)
-			if !ok || err != nil {
-				s.parseErr = fmt.Sprintf("-c %q is not a number", v)
-				continue
+			if n := number("-c"); n != nil {
+				s.concurrency = n
 			}
-			s.concurrency = ptr.To(int32(n))
 		case "-t", "--timeout":
-			v, ok := next()
-			n, err := strconv.ParseInt(v, 10, 32)
-			if !ok || err != nil {
-				s.parseErr = fmt.Sprintf("-t %q is not a number", v)
-				continue
+			if n := number("-t"); n != nil {
+				s.timeout = n
 			}
-			s.timeout = ptr.To(int32(n))
 		case "-q", "--queue":
 			v, ok := next()
 			if !ok {
