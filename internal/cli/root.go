@@ -51,6 +51,7 @@ var commands = []func(Streams) *cobra.Command{
 	newPlanCommand,
 	newSimulateCommand,
 	newChartValuesCommand,
+	newPostRenderCommand,
 	newVersionCommand,
 }
 
