@@ -11,7 +11,7 @@ export MASTOSCALE_HELM3     = $(HELM3)
 export MASTOSCALE_HELM4     = $(HELM4)
 export MASTOSCALE_KUSTOMIZE = $(KUSTOMIZE)
 
-.PHONY: run build test unit update bench tools lint
+.PHONY: run build test unit update bench tools helm-plugin plots
 run:
 	$(GO) run ./cmd/mastoscale render
 
@@ -32,6 +32,15 @@ update:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# helm-plugin builds the Helm 4 post-renderer plugin; install it with `helm plugin install ./cmd/mastoscale/helm-plugin`.
+helm-plugin:
+	$(GO) build -o cmd/mastoscale/helm-plugin/bin/mastoscale ./cmd/mastoscale
+
+# plots regenerates the simulation plots the README shows; run it after changing the model.
+plots:
+	$(GO) run ./cmd/mastoscale simulate --preset split --trace viral --compare examples/seed.yaml --plot examples/simulate/simulate-viral.svg
+	$(GO) run ./cmd/mastoscale simulate --preset split --trace viral --compare pkg/simulate/testdata/tuned.yaml --plot examples/simulate/simulate-viral-tuned.svg
 
 tools: $(HELM3) $(HELM4) $(KUSTOMIZE)
 

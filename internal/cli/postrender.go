@@ -32,7 +32,7 @@ differs. With a layout or preset whose workers differ from the release's, the ch
 Deployments are replaced by the layout's, cloned from the chart's pod template.
 
 Helm 3:  helm install ... --post-renderer mastoscale --post-renderer-args post-render
-Helm 4:  helm plugin install ./helm-plugin && helm install ... --post-renderer mastoscale
+Helm 4:  helm plugin install ./cmd/mastoscale/helm-plugin && helm install ... --post-renderer mastoscale
 
 On failure nothing is written to stdout and the error goes to stderr. Helm 4 hides a
 plugin's stderr, so when run as a Helm 4 plugin the findings of the last run are also written

@@ -160,7 +160,7 @@ func TestHelm3Binary(t *testing.T) {
 func TestHelm4Plugin(t *testing.T) {
 	helm := testutil.Tool(t, "MASTOSCALE_HELM4")
 	src := t.TempDir()
-	plugin, err := os.ReadFile(filepath.Join(testutil.RepoRoot(t), "helm-plugin", "plugin.yaml"))
+	plugin, err := os.ReadFile(filepath.Join(testutil.RepoRoot(t), "cmd", "mastoscale", "helm-plugin", "plugin.yaml"))
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(src, "plugin.yaml"), plugin, 0o644))
 	buildMastoscale(t, filepath.Join(src, "bin"))
