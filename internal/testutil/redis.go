@@ -32,9 +32,14 @@ func RedisServer(t testing.TB, args ...string) string {
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting redis-server: %v", err)
 	}
+	exited := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(exited)
+	}()
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
+		<-exited
 		_ = log.Close()
 	})
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
@@ -42,6 +47,12 @@ func RedisServer(t testing.TB, args ...string) string {
 	for {
 		if pong(addr) {
 			return addr
+		}
+		select {
+		case <-exited:
+			out, _ := os.ReadFile(logPath)
+			t.Fatalf("redis-server %s exited:\n%s", strings.Join(args, " "), out)
+		default:
 		}
 		if time.Now().After(deadline) {
 			out, _ := os.ReadFile(logPath)
