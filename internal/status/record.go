@@ -1,0 +1,155 @@
+package status
+
+import (
+	"encoding/csv"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// Arrivals estimates, per queue, how many jobs were pushed onto the queue between two snapshots
+// of the same Redis (cur read with prev as ReadOptions.Previous). Sidekiq stores no per-queue
+// enqueue counter, so the estimate combines what it does store:
+//
+//  1. Exact when the list still holds prev's newest job (its head). Sidekiq pushes at the head
+//     and fetches from the tail, so the jobs in front of the old head are exactly the jobs
+//     pushed since: arrivals = LPOS(old head). New jobs, retries and scheduled jobs coming due
+//     all count, as they are all pushed.
+//  2. Otherwise the queue drained past its old head (or was empty): at least the current
+//     backlog arrived, plus jobs that arrived and were fetched within the interval. Those are
+//     estimated from Sidekiq's global `stat:processed` counter: its increase, minus the
+//     fetches the exact queues account for (arrivals - backlog increase) and minus the old
+//     backlogs of the drained queues, is split among the drained queues by their busy threads
+//     in both snapshots, or by the threads that can fetch them when none was busy.
+//
+// Case 1 is exact. Case 2 counts started jobs as processed ones and relies on a counter Sidekiq
+// flushes every heartbeat (10 s), so with short intervals it lags and lumps; use an interval of
+// 10 s or more where queues keep up, or read the totals over many intervals.
+func Arrivals(prev, cur *Snapshot) map[string]int64 {
+	out := map[string]int64{}
+	var explained int64
+	var drained []string
+	for q, c := range cur.Queues {
+		p := prev.Queues[q]
+		if c.MarkerIndex >= 0 {
+			out[q] = c.MarkerIndex
+			explained += c.MarkerIndex - (c.Backlog - p.Backlog)
+			continue
+		}
+		out[q] = c.Backlog
+		explained += p.Backlog
+		drained = append(drained, q)
+	}
+	slices.Sort(drained)
+	rest := cur.Processed - prev.Processed - explained
+	if rest <= 0 || len(drained) == 0 {
+		return out
+	}
+	weights := make([]float64, len(drained))
+	var total float64
+	for i, q := range drained {
+		weights[i] = float64(prev.Queues[q].Busy + cur.Queues[q].Busy)
+		total += weights[i]
+	}
+	if total == 0 {
+		for i, q := range drained {
+			weights[i] = float64(fetchThreads(cur, q))
+			total += weights[i]
+		}
+	}
+	if total == 0 {
+		return out // nothing can fetch these queues: the processed jobs came from elsewhere
+	}
+	for q, n := range apportion(rest, weights, total) {
+		out[drained[q]] += n
+	}
+	return out
+}
+
+// fetchThreads is the concurrency of the live processes consuming queue q.
+func fetchThreads(s *Snapshot, q string) int64 {
+	var n int64
+	for _, p := range s.Processes {
+		if !p.Quiet && slices.Contains(p.Queues, q) {
+			n += int64(p.Concurrency)
+		}
+	}
+	return n
+}
+
+// apportion splits n into integers proportional to weights (largest remainder), summing to n.
+func apportion(n int64, weights []float64, total float64) []int64 {
+	out := make([]int64, len(weights))
+	rem := make([]float64, len(weights))
+	var given int64
+	for i, w := range weights {
+		exact := float64(n) * w / total
+		out[i] = int64(math.Floor(exact))
+		rem[i] = exact - float64(out[i])
+		given += out[i]
+	}
+	order := make([]int, len(weights))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		switch {
+		case rem[a] > rem[b]:
+			return -1
+		case rem[a] < rem[b]:
+			return 1
+		}
+		return 0
+	})
+	for i := 0; given < n; i = (i + 1) % len(order) {
+		out[order[i]]++
+		given++
+	}
+	return out
+}
+
+// TraceHeader is the header of the trace CSV the simulator reads.
+var TraceHeader = []string{"time", "queue", "enqueued"}
+
+// TraceWriter appends arrival samples to a trace CSV: `time,queue,enqueued`, where time is the
+// start of the interval in whole seconds since the recording started and enqueued the jobs
+// pushed onto queue in that interval (see Arrivals). One row per queue per interval, zeros
+// included, queues by name.
+type TraceWriter struct {
+	w     *csv.Writer
+	start time.Time
+}
+
+// NewTraceWriter starts a trace at start; header says whether to write the header line (false
+// when appending to an existing trace).
+func NewTraceWriter(w io.Writer, start time.Time, header bool) (*TraceWriter, error) {
+	tw := &TraceWriter{w: csv.NewWriter(w), start: start}
+	if header {
+		if err := tw.w.Write(TraceHeader); err != nil {
+			return nil, err
+		}
+		tw.w.Flush()
+	}
+	return tw, tw.w.Error()
+}
+
+// Write appends the arrivals between prev and cur.
+func (tw *TraceWriter) Write(prev, cur *Snapshot) error {
+	arrivals := Arrivals(prev, cur)
+	queues := make([]string, 0, len(arrivals))
+	for q := range arrivals {
+		queues = append(queues, q)
+	}
+	slices.Sort(queues)
+	at := strconv.FormatInt(int64(prev.Time.Sub(tw.start).Round(time.Second)/time.Second), 10)
+	for _, q := range queues {
+		if err := tw.w.Write([]string{at, q, strconv.FormatInt(arrivals[q], 10)}); err != nil {
+			return fmt.Errorf("writing the trace: %w", err)
+		}
+	}
+	tw.w.Flush()
+	return tw.w.Error()
+}
