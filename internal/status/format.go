@@ -12,10 +12,10 @@ import (
 // WriteTable prints st as the tables `mastoscale status` shows: queues, then workers (with a
 // layout), then warnings.
 func WriteTable(w io.Writer, st Status) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "QUEUE\tBACKLOG\tLATENCY\tCONSUMERS\tTHREADS\tBUSY\t")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "QUEUE\tBACKLOG\tLATENCY\tCONSUMERS\tTHREADS\tBUSY")
 	for _, q := range st.Queues {
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%d\t%d\t\n", q.Name, q.Backlog, latency(q), q.Consumers, q.Threads, q.Busy)
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%d\t%d\n", q.Name, q.Backlog, latency(q), q.Consumers, q.Threads, q.Busy)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -214,3 +214,29 @@ func TestReadRedisDown(t *testing.T) {
 }
 
 func itoa(n int) string { return fmtInt(n) }
+
+func TestArrivalsAgainstRedis(t *testing.T) {
+	addr := testutil.RedisServer(t)
+	sk := statustest.New(t, addr)
+	sk.Push("ingress", 100, now.Add(-time.Minute))
+	sk.Push("default", 3, now.Add(-time.Minute))
+	sk.Heartbeat(statustest.Process{Hostname: "a", PID: 1, Concurrency: 10, Queues: []string{"default", "ingress"}, Beat: now})
+	sk.Stats(1000, 0, 0, 0)
+	client := connect(t, status.Connection{URL: "redis://" + addr})
+	prev := read(t, client, status.ReadOptions{})
+
+	// In the interval: ingress gets 25 jobs and 40 are fetched, its backlog outlives the
+	// interval; default is drained (3 old jobs), gets 2 that wait and 4 that come and go.
+	sk.Push("ingress", 25, now)
+	sk.Fetch("ingress", 40)
+	sk.Fetch("default", 3)
+	sk.Push("default", 4, now)
+	sk.Fetch("default", 4)
+	sk.Push("default", 2, now)
+	sk.Stats(1000+40+3+4, 0, 0, 0)
+
+	cur := read(t, client, status.ReadOptions{Previous: prev})
+	assert.Equal(t, int64(25), cur.Queues["ingress"].MarkerIndex)
+	assert.Equal(t, int64(-1), cur.Queues["default"].MarkerIndex)
+	assert.Equal(t, map[string]int64{"ingress": 25, "default": 2 + 4}, status.Arrivals(prev, cur))
+}

@@ -1,0 +1,185 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mastoscale/mastoscale/internal/status"
+	"github.com/mastoscale/mastoscale/internal/status/statustest"
+	"github.com/mastoscale/mastoscale/internal/testutil"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var statusNow = time.Date(2026, 11, 23, 20, 0, 0, 0, time.UTC)
+
+// fixClock makes `status` read the time t, advancing by step at every reading.
+func fixClock(t *testing.T, step time.Duration) {
+	t.Helper()
+	at := statusNow
+	statusClock = func() time.Time {
+		now := at
+		at = at.Add(step)
+		return now
+	}
+	t.Cleanup(func() { statusClock = time.Now })
+}
+
+func run(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code = Run(args, Streams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut})
+	return out.String(), errOut.String(), code
+}
+
+// busyIngress writes the Redis of a Mastodon 4.5 server whose ingress queue is 1567 jobs deep.
+func busyIngress(t *testing.T, addr string) {
+	sk := statustest.New(t, addr)
+	sk.Push("ingress", 1567, statusNow.Add(-90*time.Second))
+	sk.Millis = true // Sidekiq 8
+	sk.Push("default", 3, statusNow.Add(-1500*time.Millisecond))
+	sk.Push("mailers", 120, statusNow.Add(-4*time.Minute))
+	sk.Millis = false
+	beat := statusNow.Add(-2 * time.Second)
+	for _, p := range []statustest.Process{
+		{Hostname: "mastodon-sidekiq-ingress-6f7d9-a1", PID: 1, Concurrency: 25, Queues: []string{"ingress"}, Busy: []string{"ingress", "ingress"}, Beat: beat},
+		{Hostname: "mastodon-sidekiq-default-5c4b8-b2", PID: 1, Concurrency: 25, Queues: []string{"default"}, Busy: []string{"default"}, Beat: beat},
+		{Hostname: "mastodon-sidekiq-push-pull-7b8c9-c3", PID: 1, Concurrency: 25, Queues: []string{"push,6", "pull", "fasp"}, Beat: beat},
+		{Hostname: "mastodon-sidekiq-scheduler-8d9e0-d4", PID: 1, Concurrency: 5, Queues: []string{"scheduler"}, Beat: beat},
+	} {
+		sk.Heartbeat(p)
+	}
+	sk.Stats(98765, 4, 12, 1)
+}
+
+func TestStatusGolden(t *testing.T) {
+	addr := testutil.RedisServer(t)
+	busyIngress(t, addr)
+	fixClock(t, 0)
+	layoutFile := filepath.Join("testdata", "status", "layout.yaml")
+
+	table, stderr, code := run(t, "status", "--redis", "redis://"+addr+"/0", "-f", layoutFile)
+	require.Equal(t, 0, code, stderr)
+	testutil.Golden(t, filepath.Join("testdata", "status", "table.golden"), []byte(table))
+	assert.Regexp(t, `(?m)^ingress\s+1567/1500\s+1\s+4\s+1\s+2\s+50$`, table, "the ingress worker asks for 2 replicas")
+
+	out, stderr, code := run(t, "status", "--redis", "redis://"+addr+"/0", "-f", layoutFile, "-o", "json")
+	require.Equal(t, 0, code, stderr)
+	testutil.Golden(t, filepath.Join("testdata", "status", "status.json.golden"), []byte(out))
+	var st status.Status
+	require.NoError(t, json.Unmarshal([]byte(out), &st))
+	require.Equal(t, "ingress", st.Workers[1].Name)
+	assert.Equal(t, []status.Target{{Queue: "ingress", Backlog: 1567, ListLength: 1500}}, st.Workers[1].Targets)
+	assert.Equal(t, int32(2), st.Workers[1].Replicas)
+	assert.Equal(t, int64(50), st.Workers[1].Connections)
+	assert.InDelta(t, 90.0, st.Queues[2].LatencySeconds, 1e-9)
+
+	// Without a layout: queues only.
+	bare, stderr, code := run(t, "status", "--redis", "redis://"+addr)
+	require.Equal(t, 0, code, stderr)
+	testutil.Golden(t, filepath.Join("testdata", "status", "nolayout.golden"), []byte(bare))
+}
+
+func TestStatusPassword(t *testing.T) {
+	addr := testutil.RedisServer(t, "--requirepass", "s3cret")
+	fixClock(t, 0)
+	url := "redis://" + addr
+
+	_, stderr, code := run(t, "status", "--redis", "redis://:s3cret@"+addr)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "the Redis URL carries a password")
+	assert.NotContains(t, stderr, "s3cret")
+
+	t.Setenv("MASTOSCALE_REDIS_PASSWORD", "")
+	t.Setenv("REDIS_PASSWORD", "")
+	_, stderr, code = run(t, "status", "--redis", url)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "NOAUTH")
+
+	t.Setenv("REDIS_PASSWORD", "s3cret")
+	os.Unsetenv("MASTOSCALE_REDIS_PASSWORD")
+	_, stderr, code = run(t, "status", "--redis", url)
+	assert.Equal(t, 0, code, stderr)
+
+	t.Setenv("SIDEKIQ_REDIS_PASSWORD", "s3cret")
+	t.Setenv("REDIS_PASSWORD", "wrong")
+	_, stderr, code = run(t, "status", "--redis", url, "--password-env", "SIDEKIQ_REDIS_PASSWORD")
+	assert.Equal(t, 0, code, stderr)
+	_, stderr, code = run(t, "status", "--redis", url, "--password-env", "NOT_SET_ANYWHERE")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "--password-env NOT_SET_ANYWHERE: the variable is not set")
+
+	file := filepath.Join(t.TempDir(), "password")
+	require.NoError(t, os.WriteFile(file, []byte("s3cret\n"), 0o600))
+	_, stderr, code = run(t, "status", "--redis", url, "--password-file", file)
+	assert.Equal(t, 0, code, stderr)
+}
+
+func TestStatusRedisDown(t *testing.T) {
+	fixClock(t, 0)
+	addr := fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t))
+	out, stderr, code := run(t, "status", "--redis", "redis://"+addr)
+	assert.Equal(t, 2, code)
+	assert.Empty(t, out)
+	assert.Equal(t, fmt.Sprintf("mastoscale: reading Redis at %s: reading the queue set \"queues\": dial tcp %s: connect: connection refused\n", addr, addr), stderr)
+
+	// The same for a watch: the first failed reading ends it.
+	_, _, code = run(t, "status", "--redis", "redis://"+addr, "--watch", "--interval", "1ms")
+	assert.Equal(t, 2, code)
+}
+
+func TestStatusFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"status"}, `required flag(s) "redis" not set`},
+		{[]string{"status", "--redis", "redis://x", "-o", "yaml"}, "--output must be table or json"},
+		{[]string{"status", "--redis", "redis://x", "--duration", "1m"}, "--duration goes with --watch or --record"},
+		{[]string{"status", "--redis", "redis://x", "--watch", "--interval", "0s"}, "--interval must be positive"},
+		{[]string{"status", "--redis", "redis://x?db=1"}, "query parameters"},
+		{[]string{"status", "--redis", "redis://x", "--password-env", "A", "--password-file", "b"}, "not both"},
+	} {
+		_, stderr, code := run(t, tc.args...)
+		assert.Equal(t, 1, code, tc.args)
+		assert.Contains(t, stderr, tc.want, tc.args)
+	}
+}
+
+func TestStatusWatchAndRecord(t *testing.T) {
+	addr := testutil.RedisServer(t)
+	busyIngress(t, addr)
+	fixClock(t, time.Second)
+	trace := filepath.Join(t.TempDir(), "trace.csv")
+
+	out, stderr, code := run(t, "status", "--redis", "redis://"+addr, "--watch", "--record", trace, "--interval", "1ms", "--duration", "2ms")
+	require.Equal(t, 0, code, stderr)
+	assert.Equal(t, 3, strings.Count(out, "--- 2026-11-23T20:00:0"), "a baseline and two readings, appended, not redrawn")
+	assert.NotContains(t, out, "\x1b[", "no terminal escapes into a pipe")
+	assert.Equal(t, "recorded 2 intervals of 1ms to "+trace+"\n", stderr)
+	data, err := os.ReadFile(trace)
+	require.NoError(t, err)
+	testutil.Golden(t, filepath.Join("testdata", "status", "trace.csv.golden"), data)
+
+	// Appending to an existing trace writes no second header.
+	_, stderr, code = run(t, "status", "--redis", "redis://"+addr, "--record", trace, "--interval", "1ms", "--duration", "1ms")
+	require.Equal(t, 0, code, stderr)
+	data, err = os.ReadFile(trace)
+	require.NoError(t, err)
+	assert.Equal(t, 1, strings.Count(string(data), "time,queue,enqueued"))
+
+	out, stderr, code = run(t, "status", "--redis", "redis://"+addr, "--watch", "-o", "json", "--interval", "1ms", "--duration", "1ms")
+	require.Equal(t, 0, code, stderr)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	require.Len(t, lines, 2, "one JSON document a line")
+	for _, line := range lines {
+		var st status.Status
+		require.NoError(t, json.Unmarshal([]byte(line), &st))
+	}
+}
