@@ -36,6 +36,7 @@ type statusFlags struct {
 	passwordEnv  string
 	passwordFile string
 	tlsInsecure  bool
+	tlsCAFile    string
 	output       string
 	watch        bool
 	interval     time.Duration
@@ -76,6 +77,7 @@ Exit codes: 0 read, 1 bad flags or layout, 2 Redis unreachable or unreadable.`,
 	fl.StringVar(&f.passwordEnv, "password-env", "", "environment variable holding the Redis password (default MASTOSCALE_REDIS_PASSWORD, then REDIS_PASSWORD)")
 	fl.StringVar(&f.passwordFile, "password-file", "", "file holding the Redis password")
 	fl.BoolVar(&f.tlsInsecure, "tls-insecure", false, "with rediss://, skip verifying the server certificate")
+	fl.StringVar(&f.tlsCAFile, "tls-ca-file", "", "with rediss://, PEM file of the authorities to trust instead of the system's")
 	fl.StringVarP(&f.output, "output", "o", "table", "output format: table or json")
 	fl.BoolVarP(&f.watch, "watch", "w", false, "show the status again every --interval (redraws in a terminal)")
 	fl.DurationVar(&f.interval, "interval", 2*time.Second, "time between readings with --watch or --record")
@@ -104,7 +106,13 @@ func runStatus(cmd *cobra.Command, s Streams, f *statusFlags) error {
 	if err != nil {
 		return err
 	}
-	opts, err := status.Connection{URL: f.redisURL, Password: password, TLSInsecure: f.tlsInsecure}.Options()
+	conn := status.Connection{URL: f.redisURL, Password: password, TLSInsecure: f.tlsInsecure}
+	if f.tlsCAFile != "" {
+		if conn.CACert, err = os.ReadFile(f.tlsCAFile); err != nil {
+			return fmt.Errorf("reading --tls-ca-file: %w", err)
+		}
+	}
+	opts, err := conn.Options()
 	if err != nil {
 		return err
 	}

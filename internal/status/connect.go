@@ -2,6 +2,7 @@ package status
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -31,6 +32,8 @@ type Connection struct {
 	Password string
 	// TLSInsecure skips certificate verification (KEDA's unsafeSsl).
 	TLSInsecure bool
+	// CACert is a PEM bundle of the authorities to trust instead of the system's (KEDA's ca).
+	CACert []byte
 }
 
 // Options returns the go-redis options of c, with bounded timeouts and no retries: a status
@@ -83,8 +86,15 @@ func (c Connection) Options() (*redis.Options, error) {
 	}
 	if u.Scheme == "rediss" {
 		o.TLSConfig = &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12, InsecureSkipVerify: c.TLSInsecure} //nolint:gosec // only on --tls-insecure
-	} else if c.TLSInsecure {
-		return nil, fmt.Errorf("--tls-insecure needs a rediss:// URL")
+		if len(c.CACert) > 0 {
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(c.CACert) {
+				return nil, errors.New("the CA file holds no PEM certificate")
+			}
+			o.TLSConfig.RootCAs = pool
+		}
+	} else if c.TLSInsecure || len(c.CACert) > 0 {
+		return nil, fmt.Errorf("--tls-insecure and --tls-ca-file need a rediss:// URL")
 	}
 	return o, nil
 }

@@ -41,5 +41,7 @@ func TestConnectionOptions(t *testing.T) {
 		}
 	}
 	_, err = Connection{URL: "redis://redis", TLSInsecure: true}.Options()
-	assert.ErrorContains(t, err, "--tls-insecure needs a rediss:// URL")
+	assert.ErrorContains(t, err, "--tls-insecure and --tls-ca-file need a rediss:// URL")
+	_, err = Connection{URL: "rediss://redis", CACert: []byte("not PEM")}.Options()
+	assert.ErrorContains(t, err, "the CA file holds no PEM certificate")
 }
