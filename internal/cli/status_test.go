@@ -183,3 +183,29 @@ func TestStatusWatchAndRecord(t *testing.T) {
 		require.NoError(t, json.Unmarshal([]byte(line), &st))
 	}
 }
+
+func TestStatusNamespaceFromLayout(t *testing.T) {
+	addr := testutil.RedisServer(t)
+	sk := statustest.New(t, addr)
+	sk.Namespace = "masto5"
+	sk.Push("default", 7, statusNow.Add(-time.Second))
+	sk.Heartbeat(statustest.Process{Hostname: "sidekiq", PID: 1, Concurrency: 25,
+		Queues: []string{"default,8", "push,6", "ingress,4", "mailers,2", "pull", "scheduler"}, Beat: statusNow})
+	fixClock(t, 0)
+	layoutFile := filepath.Join("testdata", "status", "layout-4.3.yaml")
+
+	out, stderr, code := run(t, "status", "--redis", "redis://"+addr, "-f", layoutFile, "-o", "json")
+	require.Equal(t, 0, code, stderr)
+	var st status.Status
+	require.NoError(t, json.Unmarshal([]byte(out), &st))
+	assert.Equal(t, "masto5", st.Namespace)
+	assert.Equal(t, int64(7), st.Queues[0].Backlog)
+	assert.Equal(t, []string{}, st.Warnings)
+	assert.Equal(t, 1, st.Workers[0].Processes)
+
+	// --namespace overrides the layout; reading the wrong one warns where the keys are.
+	out, stderr, code = run(t, "status", "--redis", "redis://"+addr, "-f", layoutFile, "--namespace", "")
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, out, `warning: Redis holds Sidekiq keys under namespace "masto5" (masto5:queues) while no namespace was read (--namespace)`)
+	assert.Contains(t, out, "warning: no live Sidekiq process is registered")
+}

@@ -198,11 +198,7 @@ func queueOrder(snap *Snapshot, v mastodon.Version) []string {
 
 // processesOf returns the processes whose queue set is exactly w's.
 func processesOf(w *layout.Worker, procs []Process) []Process {
-	var want []string
-	for _, q := range w.Queues {
-		want = append(want, q.Name)
-	}
-	want = uniqueSorted(want)
+	want := workerQueues(w)
 	var out []Process
 	for _, p := range procs {
 		if slices.Equal(p.Queues, want) {
@@ -210,6 +206,15 @@ func processesOf(w *layout.Worker, procs []Process) []Process {
 		}
 	}
 	return out
+}
+
+// workerQueues is w's queue set, sorted, as Process.Queues is.
+func workerQueues(w *layout.Worker) []string {
+	var names []string
+	for _, q := range w.Queues {
+		names = append(names, q.Name)
+	}
+	return uniqueSorted(names)
 }
 
 func consumerWarnings(queues []QueueStatus, procs, live int) []string {
@@ -234,26 +239,60 @@ func consumerWarnings(queues []QueueStatus, procs, live int) []string {
 	return out
 }
 
-// processWarnings compares the live processes with the layout's workers.
+// processWarnings compares the live processes with the layout's workers, one warning per
+// worker and thread count, or per queue set no worker has.
 func processWarnings(l *layout.SidekiqLayout, procs []Process) []string {
-	var out []string
-	for _, p := range procs {
-		matched := false
-		for i := range l.Spec.Workers {
-			w := &l.Spec.Workers[i]
-			if len(processesOf(w, []Process{p})) == 0 {
-				continue
-			}
-			matched = true
-			if c := deref(w.Concurrency); p.Concurrency != c {
-				out = append(out, fmt.Sprintf("process %s (worker %q) runs %d threads but the layout says %d: its DB_POOL and the connection budget are off", p.Identity, w.Name, p.Concurrency, c))
+	type group struct {
+		key string
+		ids []string
+	}
+	var groups []*group
+	add := func(key, id string) {
+		for _, g := range groups {
+			if g.key == key {
+				g.ids = append(g.ids, id)
+				return
 			}
 		}
-		if !matched {
-			out = append(out, fmt.Sprintf("process %s consumes [%s], the queue set of no worker of the layout", p.Identity, strings.Join(p.Queues, " ")))
+		groups = append(groups, &group{key: key, ids: []string{id}})
+	}
+	sets := make([][]string, len(l.Spec.Workers))
+	for i := range l.Spec.Workers {
+		sets[i] = workerQueues(&l.Spec.Workers[i])
+	}
+	for _, p := range procs {
+		i := slices.IndexFunc(sets, func(set []string) bool { return slices.Equal(set, p.Queues) })
+		if i < 0 {
+			add(fmt.Sprintf("{consume} [%s], the queue set of no worker of the layout", strings.Join(p.Queues, " ")), p.Identity)
+			continue
+		}
+		w := &l.Spec.Workers[i]
+		if c := deref(w.Concurrency); p.Concurrency != c {
+			add(fmt.Sprintf("(worker %q) {run} %d threads but the layout says %d: {their} DB_POOL and the connection budget are off", w.Name, p.Concurrency, c), p.Identity)
 		}
 	}
+	out := make([]string, len(groups))
+	for i, g := range groups {
+		verbs := strings.NewReplacer("{consume}", "consume", "{run}", "run", "{their}", "their")
+		if len(g.ids) == 1 {
+			verbs = strings.NewReplacer("{consume}", "consumes", "{run}", "runs", "{their}", "its")
+		}
+		out[i] = fmt.Sprintf("%s %s", processList(g.ids), verbs.Replace(g.key))
+	}
 	return out
+}
+
+// processList names up to three processes: "process a", "processes a, b and 3 more".
+func processList(ids []string) string {
+	if len(ids) == 1 {
+		return "process " + ids[0]
+	}
+	shown := ids[:min(len(ids), 3)]
+	list := strings.Join(shown, ", ")
+	if more := len(ids) - len(shown); more > 0 {
+		list += fmt.Sprintf(" and %d more", more)
+	}
+	return fmt.Sprintf("%d processes %s", len(ids), list)
 }
 
 func namespaceWarnings(snap *Snapshot, l *layout.SidekiqLayout) []string {

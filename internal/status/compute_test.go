@@ -115,3 +115,21 @@ func TestApportion(t *testing.T) {
 	assert.Equal(t, []int64{7, 0}, apportion(7, []float64{2, 0}, 2))
 	assert.Equal(t, []int64{0, 0}, apportion(0, []float64{1, 1}, 2))
 }
+
+func TestProcessWarningsGrouped(t *testing.T) {
+	l := &layout.SidekiqLayout{Spec: layout.Spec{Workers: []layout.Worker{
+		{Name: "default", Concurrency: ptr.To[int32](20), Queues: []layout.Queue{{Name: "default"}}},
+	}}}
+	procs := []Process{
+		{Identity: "a", Concurrency: 25, Queues: []string{"default"}},
+		{Identity: "b", Concurrency: 25, Queues: []string{"default"}},
+		{Identity: "c", Concurrency: 20, Queues: []string{"default"}},
+		{Identity: "d", Concurrency: 25, Queues: []string{"default", "push"}},
+		{Identity: "e", Concurrency: 25, Queues: []string{"default"}},
+		{Identity: "f", Concurrency: 25, Queues: []string{"default"}},
+	}
+	assert.Equal(t, []string{
+		`4 processes a, b, e and 1 more (worker "default") run 25 threads but the layout says 20: their DB_POOL and the connection budget are off`,
+		`process d consumes [default push], the queue set of no worker of the layout`,
+	}, processWarnings(l, procs))
+}
