@@ -23,8 +23,10 @@ import (
 // statusClock is the clock of `status`; tests replace it so latencies are deterministic.
 var statusClock = time.Now
 
-// Default environment variables holding the Redis password, in the order they are tried.
-var passwordEnvDefaults = []string{"MASTOSCALE_REDIS_PASSWORD", "REDIS_PASSWORD"}
+// Default environment variables holding the Redis password, in the order they are tried: ours,
+// then Mastodon's (SIDEKIQ_REDIS_PASSWORD beats REDIS_PASSWORD, as in Mastodon), so status
+// works as is inside a Mastodon pod. Empty ones are skipped.
+var passwordEnvDefaults = []string{"MASTOSCALE_REDIS_PASSWORD", "SIDEKIQ_REDIS_PASSWORD", "REDIS_PASSWORD"}
 
 // exitRedis is the exit code when Redis cannot be reached or read.
 const exitRedis = 2
@@ -57,7 +59,8 @@ that uses, and warns when the live processes differ from the layout.
 
 The URL is redis://[user@]host[:port][/db] or rediss:// for TLS, without a password: the
 password comes from --password-file, or the environment variable --password-env names
-(default: MASTOSCALE_REDIS_PASSWORD, then REDIS_PASSWORD).
+(default: the first non-empty of MASTOSCALE_REDIS_PASSWORD, SIDEKIQ_REDIS_PASSWORD and
+REDIS_PASSWORD).
 
 --record FILE appends a trace for the simulator: CSV "time,queue,enqueued" with time in whole
 seconds since the recording started (the start of each interval) and enqueued the jobs pushed
@@ -74,7 +77,7 @@ Exit codes: 0 read, 1 bad flags or layout, 2 Redis unreachable or unreadable.`,
 	fl := cmd.Flags()
 	fl.StringVar(&f.redisURL, "redis", "", "Sidekiq's Redis: redis://[user@]host[:port][/db] or rediss://... (no password)")
 	fl.StringVar(&f.namespace, "namespace", "", "REDIS_NAMESPACE prefix (Mastodon 4.3 and older); default the layout's spec.redis.namespace")
-	fl.StringVar(&f.passwordEnv, "password-env", "", "environment variable holding the Redis password (default MASTOSCALE_REDIS_PASSWORD, then REDIS_PASSWORD)")
+	fl.StringVar(&f.passwordEnv, "password-env", "", "environment variable holding the Redis password (default: the first set of MASTOSCALE_REDIS_PASSWORD, SIDEKIQ_REDIS_PASSWORD, REDIS_PASSWORD)")
 	fl.StringVar(&f.passwordFile, "password-file", "", "file holding the Redis password")
 	fl.BoolVar(&f.tlsInsecure, "tls-insecure", false, "with rediss://, skip verifying the server certificate")
 	fl.StringVar(&f.tlsCAFile, "tls-ca-file", "", "with rediss://, PEM file of the authorities to trust instead of the system's")
@@ -241,7 +244,7 @@ func (f *statusFlags) password() (string, error) {
 		return p, nil
 	}
 	for _, env := range passwordEnvDefaults {
-		if p, ok := os.LookupEnv(env); ok {
+		if p := os.Getenv(env); p != "" {
 			return p, nil
 		}
 	}

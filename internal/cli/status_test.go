@@ -97,19 +97,24 @@ func TestStatusPassword(t *testing.T) {
 	assert.NotContains(t, stderr, "s3cret")
 
 	t.Setenv("MASTOSCALE_REDIS_PASSWORD", "")
+	t.Setenv("SIDEKIQ_REDIS_PASSWORD", "")
 	t.Setenv("REDIS_PASSWORD", "")
 	_, stderr, code = run(t, "status", "--redis", url)
 	assert.Equal(t, 2, code)
 	assert.Contains(t, stderr, "NOAUTH")
 
 	t.Setenv("REDIS_PASSWORD", "s3cret")
-	os.Unsetenv("MASTOSCALE_REDIS_PASSWORD")
 	_, stderr, code = run(t, "status", "--redis", url)
-	assert.Equal(t, 0, code, stderr)
+	assert.Equal(t, 0, code, "REDIS_PASSWORD is used when the others are empty: %s", stderr)
 
 	t.Setenv("SIDEKIQ_REDIS_PASSWORD", "s3cret")
 	t.Setenv("REDIS_PASSWORD", "wrong")
-	_, stderr, code = run(t, "status", "--redis", url, "--password-env", "SIDEKIQ_REDIS_PASSWORD")
+	_, stderr, code = run(t, "status", "--redis", url)
+	assert.Equal(t, 0, code, "SIDEKIQ_REDIS_PASSWORD beats REDIS_PASSWORD: %s", stderr)
+
+	t.Setenv("SIDEKIQ_REDIS_PASSWORD", "")
+	t.Setenv("OUR_SECRET", "s3cret")
+	_, stderr, code = run(t, "status", "--redis", url, "--password-env", "OUR_SECRET")
 	assert.Equal(t, 0, code, stderr)
 	_, stderr, code = run(t, "status", "--redis", url, "--password-env", "NOT_SET_ANYWHERE")
 	assert.Equal(t, 1, code)

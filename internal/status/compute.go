@@ -74,8 +74,11 @@ func (t Target) String() string { return fmt.Sprintf("%d/%d", t.Backlog, t.ListL
 func Compute(snap *Snapshot, l *layout.SidekiqLayout) Status {
 	st := Status{
 		Time: snap.Time, Namespace: snap.Namespace,
-		Processes: snap.Processes, Retry: snap.Retry, Scheduled: snap.Scheduled, Dead: snap.Dead,
+		Queues: []QueueStatus{}, Processes: snap.Processes, Retry: snap.Retry, Scheduled: snap.Scheduled, Dead: snap.Dead,
 		Warnings: []string{},
+	}
+	if st.Processes == nil {
+		st.Processes = []Process{}
 	}
 	version := mastodon.DefaultVersion
 	if l != nil {
@@ -295,6 +298,13 @@ func processList(ids []string) string {
 	return fmt.Sprintf("%d processes %s", len(ids), list)
 }
 
+func version(l *layout.SidekiqLayout) string {
+	if l == nil {
+		return ""
+	}
+	return l.Spec.MastodonVersion
+}
+
 func namespaceWarnings(snap *Snapshot, l *layout.SidekiqLayout) []string {
 	var out []string
 	source := "--namespace"
@@ -309,6 +319,10 @@ func namespaceWarnings(snap *Snapshot, l *layout.SidekiqLayout) []string {
 		read := fmt.Sprintf("namespace %q", snap.Namespace)
 		if snap.Namespace == "" {
 			read = "no namespace"
+		}
+		if v, err := mastodon.ParseVersion(version(l)); l != nil && err == nil && !v.AllowsRedisNamespace() {
+			out = append(out, fmt.Sprintf("Redis holds Sidekiq keys under namespace %q (%s:queues), but Mastodon %s ignores REDIS_NAMESPACE: they are leftovers of an older release; migrate the jobs or delete the keys", p, p, v))
+			continue
 		}
 		out = append(out, fmt.Sprintf("Redis holds Sidekiq keys under namespace %q (%s:queues) while %s was read (%s): set spec.redis.namespace or --namespace %s if Sidekiq uses REDIS_NAMESPACE=%s", p, p, read, source, p, p))
 	}

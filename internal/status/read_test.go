@@ -240,3 +240,9 @@ func TestArrivalsAgainstRedis(t *testing.T) {
 	assert.Equal(t, int64(-1), cur.Queues["default"].MarkerIndex)
 	assert.Equal(t, map[string]int64{"ingress": 25, "default": 2 + 4}, status.Arrivals(prev, cur))
 }
+
+func TestNamespaceLeftoversAfter44(t *testing.T) {
+	snap := &status.Snapshot{Time: now, Queues: map[string]status.QueueSample{}, OtherPrefixes: []string{"masto5"}}
+	assert.Contains(t, status.Compute(snap, prepared(t, splitLayout)).Warnings,
+		`Redis holds Sidekiq keys under namespace "masto5" (masto5:queues), but Mastodon 4.5 ignores REDIS_NAMESPACE: they are leftovers of an older release; migrate the jobs or delete the keys`)
+}
