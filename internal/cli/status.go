@@ -77,7 +77,7 @@ Exit codes: 0 read, 1 bad flags or layout, 2 Redis unreachable or unreadable.`,
 	fl := cmd.Flags()
 	fl.StringVar(&f.redisURL, "redis", "", "Sidekiq's Redis: redis://[user@]host[:port][/db] or rediss://... (no password)")
 	fl.StringVar(&f.namespace, "namespace", "", "REDIS_NAMESPACE prefix (Mastodon 4.3 and older); default the layout's spec.redis.namespace")
-	fl.StringVar(&f.passwordEnv, "password-env", "", "environment variable holding the Redis password (default: the first set of MASTOSCALE_REDIS_PASSWORD, SIDEKIQ_REDIS_PASSWORD, REDIS_PASSWORD)")
+	fl.StringVar(&f.passwordEnv, "password-env", "", "environment variable holding the Redis password (default: the first non-empty of MASTOSCALE_REDIS_PASSWORD, SIDEKIQ_REDIS_PASSWORD, REDIS_PASSWORD)")
 	fl.StringVar(&f.passwordFile, "password-file", "", "file holding the Redis password")
 	fl.BoolVar(&f.tlsInsecure, "tls-insecure", false, "with rediss://, skip verifying the server certificate")
 	fl.StringVar(&f.tlsCAFile, "tls-ca-file", "", "with rediss://, PEM file of the authorities to trust instead of the system's")

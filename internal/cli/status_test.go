@@ -214,3 +214,20 @@ func TestStatusNamespaceFromLayout(t *testing.T) {
 	assert.Contains(t, out, `warning: Redis holds Sidekiq keys under namespace "masto5" (masto5:queues) while no namespace was read (--namespace)`)
 	assert.Contains(t, out, "warning: no live Sidekiq process is registered")
 }
+
+func TestStatusRefusesABadLayout(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	require.NoError(t, os.WriteFile(bad, []byte(`apiVersion: mastoscale.dev/v1alpha1
+kind: SidekiqLayout
+spec:
+  workers:
+    - name: everything
+      queues: [{name: default}, {name: scheduler}]
+      autoscale: {maxReplicas: 3}
+`), 0o600))
+	out, stderr, code := run(t, "status", "--redis", "redis://127.0.0.1:1", "-f", bad)
+	assert.Equal(t, 1, code)
+	assert.Empty(t, out)
+	assert.Contains(t, stderr, `spec.workers[0].autoscale: worker "everything" consumes "scheduler"`)
+	assert.NotContains(t, stderr, "connection refused", "the layout is checked before Redis is dialled")
+}
