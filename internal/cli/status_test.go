@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/mastoscale/mastoscale/internal/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 )
 
 var statusNow = time.Date(2026, 11, 23, 20, 0, 0, 0, time.UTC)
@@ -230,4 +232,49 @@ spec:
 	assert.Empty(t, out)
 	assert.Contains(t, stderr, `spec.workers[0].autoscale: worker "everything" consumes "scheduler"`)
 	assert.NotContains(t, stderr, "connection refused", "the layout is checked before Redis is dialled")
+}
+
+// openPTY returns the two ends of a new pseudo-terminal.
+func openPTY(t *testing.T) (master, slave *os.File) {
+	t.Helper()
+	master, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0)
+	if err != nil {
+		t.Skipf("no pseudo-terminals here: %v", err)
+	}
+	t.Cleanup(func() { master.Close() })
+	if err := unix.IoctlSetPointerInt(int(master.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetInt(int(master.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slave, err = os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { slave.Close() })
+	return master, slave
+}
+
+func TestStatusWatchRedrawsATerminal(t *testing.T) {
+	addr := testutil.RedisServer(t)
+	busyIngress(t, addr)
+	fixClock(t, time.Second)
+	master, slave := openPTY(t)
+	got := make(chan string)
+	go func() {
+		data, _ := io.ReadAll(master) // ends with EIO once the slave is closed
+		got <- string(data)
+	}()
+	var errOut bytes.Buffer
+	code := Run([]string{"status", "--redis", "redis://" + addr, "--watch", "--interval", "1ms", "--duration", "1ms"},
+		Streams{In: strings.NewReader(""), Out: slave, ErrOut: &errOut})
+	require.Equal(t, 0, code, errOut.String())
+	slave.Close()
+	out := <-got
+	assert.Equal(t, 2, strings.Count(out, "\x1b[H\x1b[2J"), "home and clear before each of the two readings")
+	assert.Contains(t, out, "2026-11-23T20:00:01Z  every 1ms, Ctrl-C to stop")
+	assert.Contains(t, out, "ingress    1567")
+	assert.NotContains(t, out, "--- 2026", "no appended blocks on a terminal")
 }
