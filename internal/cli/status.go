@@ -20,8 +20,12 @@ import (
 	"golang.org/x/term"
 )
 
-// statusClock is the clock of `status`; tests replace it so latencies are deterministic.
-var statusClock = time.Now
+// statusClock is the clock of `status` readings and statusAfter its timer; tests replace them
+// so latencies are deterministic and loops do not wait.
+var (
+	statusClock = time.Now
+	statusAfter = time.After
+)
 
 // Default environment variables holding the Redis password, in the order they are tried: ours,
 // then Mastodon's (SIDEKIQ_REDIS_PASSWORD beats REDIS_PASSWORD, as in Mastodon), so status
@@ -85,7 +89,7 @@ Exit codes: 0 read, 1 bad flags or layout, 2 Redis unreachable or unreadable.`,
 	fl.BoolVarP(&f.watch, "watch", "w", false, "show the status again every --interval (redraws in a terminal)")
 	fl.DurationVar(&f.interval, "interval", 2*time.Second, "time between readings with --watch or --record")
 	fl.StringVar(&f.record, "record", "", "append the arrivals per queue and interval to this trace CSV")
-	fl.DurationVar(&f.duration, "duration", 0, "stop --watch or --record after this long (default: until interrupted)")
+	fl.DurationVar(&f.duration, "duration", 0, "stop --watch or --record after duration/interval intervals (default: until interrupted)")
 	_ = cmd.MarkFlagRequired("redis")
 	return cmd
 }
@@ -97,6 +101,9 @@ func runStatus(cmd *cobra.Command, s Streams, f *statusFlags) error {
 	looping := f.watch || f.record != ""
 	if looping && f.interval <= 0 {
 		return fmt.Errorf("--interval must be positive, not %s", f.interval)
+	}
+	if f.record != "" && f.interval%time.Second != 0 {
+		return fmt.Errorf("--record writes whole seconds: give an --interval of whole seconds, not %s", f.interval)
 	}
 	if f.duration < 0 || (f.duration > 0 && !looping) {
 		return fmt.Errorf("--duration goes with --watch or --record, and must be positive")
@@ -147,6 +154,7 @@ func runStatus(cmd *cobra.Command, s Streams, f *statusFlags) error {
 	var trace *status.TraceWriter
 	var prev *status.Snapshot
 	recorded := 0
+	next := time.Now() // readings keep to a fixed cadence: a slow one does not shift the rest
 loop:
 	for n := 0; ; n++ {
 		read.Previous = prev
@@ -180,10 +188,11 @@ loop:
 		if f.duration > 0 && time.Duration(n+1)*f.interval > f.duration {
 			break
 		}
+		next = next.Add(f.interval)
 		select {
 		case <-ctx.Done():
 			break loop
-		case <-time.After(f.interval):
+		case <-statusAfter(time.Until(next)):
 		}
 	}
 	if f.record != "" {

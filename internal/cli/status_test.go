@@ -30,7 +30,12 @@ func fixClock(t *testing.T, step time.Duration) {
 		at = at.Add(step)
 		return now
 	}
-	t.Cleanup(func() { statusClock = time.Now })
+	statusAfter = func(time.Duration) <-chan time.Time {
+		c := make(chan time.Time, 1)
+		c <- at
+		return c
+	}
+	t.Cleanup(func() { statusClock, statusAfter = time.Now, time.After })
 }
 
 func run(t *testing.T, args ...string) (stdout, stderr string, code int) {
@@ -151,6 +156,7 @@ func TestStatusFlags(t *testing.T) {
 		{[]string{"status", "--redis", "redis://x", "--duration", "1m"}, "--duration goes with --watch or --record"},
 		{[]string{"status", "--redis", "redis://x", "--watch", "--interval", "0s"}, "--interval must be positive"},
 		{[]string{"status", "--redis", "redis://x?db=1"}, "query parameters"},
+		{[]string{"status", "--redis", "redis://x", "--record", "t.csv", "--interval", "1500ms"}, "--record writes whole seconds"},
 		{[]string{"status", "--redis", "redis://x", "--password-env", "A", "--password-file", "b"}, "not both"},
 	} {
 		_, stderr, code := run(t, tc.args...)
@@ -165,17 +171,17 @@ func TestStatusWatchAndRecord(t *testing.T) {
 	fixClock(t, time.Second)
 	trace := filepath.Join(t.TempDir(), "trace.csv")
 
-	out, stderr, code := run(t, "status", "--redis", "redis://"+addr, "--watch", "--record", trace, "--interval", "1ms", "--duration", "2ms")
+	out, stderr, code := run(t, "status", "--redis", "redis://"+addr, "--watch", "--record", trace, "--interval", "1s", "--duration", "2s")
 	require.Equal(t, 0, code, stderr)
 	assert.Equal(t, 3, strings.Count(out, "--- 2026-11-23T20:00:0"), "a baseline and two readings, appended, not redrawn")
 	assert.NotContains(t, out, "\x1b[", "no terminal escapes into a pipe")
-	assert.Equal(t, "recorded 2 intervals of 1ms to "+trace+"\n", stderr)
+	assert.Equal(t, "recorded 2 intervals of 1s to "+trace+"\n", stderr)
 	data, err := os.ReadFile(trace)
 	require.NoError(t, err)
 	testutil.Golden(t, filepath.Join("testdata", "status", "trace.csv.golden"), data)
 
 	// Appending to an existing trace writes no second header.
-	_, stderr, code = run(t, "status", "--redis", "redis://"+addr, "--record", trace, "--interval", "1ms", "--duration", "1ms")
+	_, stderr, code = run(t, "status", "--redis", "redis://"+addr, "--record", trace, "--interval", "1s", "--duration", "1s")
 	require.Equal(t, 0, code, stderr)
 	data, err = os.ReadFile(trace)
 	require.NoError(t, err)
