@@ -68,7 +68,7 @@ REDIS_PASSWORD).
 
 --record FILE appends a trace for the simulator: CSV "time,queue,enqueued" with time in whole
 seconds since the recording started (the start of each interval) and enqueued the jobs pushed
-onto the queue in that interval. Arrivals are exact while a queue's backlog outlives the
+onto the queue in that interval; an existing trace is continued. Arrivals are exact while a queue's backlog outlives the
 interval and estimated from Sidekiq's processed counter when it drains (see internal/status).
 
 Exit codes: 0 read, 1 bad flags or layout, 2 Redis unreachable or unreadable.`,
@@ -166,7 +166,7 @@ loop:
 			return redisFailed(s, err)
 		}
 		if f.record != "" && trace == nil {
-			file, tw, err := openTrace(f.record, snap.Time)
+			file, tw, err := openTrace(f.record, snap.Time, f.interval)
 			if err != nil {
 				return err
 			}
@@ -277,17 +277,23 @@ func redisFailed(s Streams, err error) error {
 	return &ExitError{Code: exitRedis}
 }
 
-func openTrace(path string, start time.Time) (*os.File, *status.TraceWriter, error) {
-	file, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+// openTrace opens the trace for appending; an existing trace is continued where it ends.
+func openTrace(path string, start time.Time, interval time.Duration) (*os.File, *status.TraceWriter, error) {
+	file, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, nil, fmt.Errorf("opening the trace: %w", err)
+	}
+	end, err := status.TraceEnd(file, interval)
+	if err != nil {
+		file.Close()
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
 	info, err := file.Stat()
 	if err != nil {
 		file.Close()
 		return nil, nil, fmt.Errorf("opening the trace: %w", err)
 	}
-	tw, err := status.NewTraceWriter(file, start, info.Size() == 0)
+	tw, err := status.NewTraceWriter(file, start, end, info.Size() == 0)
 	if err != nil {
 		file.Close()
 		return nil, nil, fmt.Errorf("writing the trace: %w", err)

@@ -180,12 +180,19 @@ func TestStatusWatchAndRecord(t *testing.T) {
 	require.NoError(t, err)
 	testutil.Golden(t, filepath.Join("testdata", "status", "trace.csv.golden"), data)
 
-	// Appending to an existing trace writes no second header.
+	// Appending to an existing trace continues it: no second header, times go on.
 	_, stderr, code = run(t, "status", "--redis", "redis://"+addr, "--record", trace, "--interval", "1s", "--duration", "1s")
 	require.Equal(t, 0, code, stderr)
 	data, err = os.ReadFile(trace)
 	require.NoError(t, err)
 	assert.Equal(t, 1, strings.Count(string(data), "time,queue,enqueued"))
+	assert.True(t, strings.HasSuffix(string(data), "1,scheduler,0\n2,default,0\n2,fasp,0\n2,ingress,0\n2,mailers,0\n2,pull,0\n2,push,0\n2,scheduler,0\n"), string(data))
+
+	notATrace := filepath.Join(t.TempDir(), "other.csv")
+	require.NoError(t, os.WriteFile(notATrace, []byte("a,b\n1,2\n"), 0o600))
+	_, stderr, code = run(t, "status", "--redis", "redis://"+addr, "--record", notATrace, "--interval", "1s", "--duration", "1s")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, `not a trace: the header is "a,b", not "time,queue,enqueued"`)
 
 	out, stderr, code = run(t, "status", "--redis", "redis://"+addr, "--watch", "-o", "json", "--interval", "1ms", "--duration", "1ms")
 	require.Equal(t, 0, code, stderr)

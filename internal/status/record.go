@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -119,14 +120,15 @@ var TraceHeader = []string{"time", "queue", "enqueued"}
 // pushed onto queue in that interval (see Arrivals). One row per queue per interval, zeros
 // included, queues by name.
 type TraceWriter struct {
-	w     *csv.Writer
-	start time.Time
+	w      *csv.Writer
+	start  time.Time
+	offset int64
 }
 
-// NewTraceWriter starts a trace at start; header says whether to write the header line (false
-// when appending to an existing trace).
-func NewTraceWriter(w io.Writer, start time.Time, header bool) (*TraceWriter, error) {
-	tw := &TraceWriter{w: csv.NewWriter(w), start: start}
+// NewTraceWriter starts a trace at start. When appending to an existing trace, give its end (see
+// TraceEnd) as offset and header false: times continue from there, so the file stays one trace.
+func NewTraceWriter(w io.Writer, start time.Time, offset int64, header bool) (*TraceWriter, error) {
+	tw := &TraceWriter{w: csv.NewWriter(w), start: start, offset: offset}
 	if header {
 		if err := tw.w.Write(TraceHeader); err != nil {
 			return nil, err
@@ -144,7 +146,7 @@ func (tw *TraceWriter) Write(prev, cur *Snapshot) error {
 		queues = append(queues, q)
 	}
 	slices.Sort(queues)
-	at := strconv.FormatInt(int64(prev.Time.Sub(tw.start).Round(time.Second)/time.Second), 10)
+	at := strconv.FormatInt(tw.offset+int64(prev.Time.Sub(tw.start).Round(time.Second)/time.Second), 10)
 	for _, q := range queues {
 		if err := tw.w.Write([]string{at, q, strconv.FormatInt(arrivals[q], 10)}); err != nil {
 			return fmt.Errorf("writing the trace: %w", err)
@@ -152,4 +154,28 @@ func (tw *TraceWriter) Write(prev, cur *Snapshot) error {
 	}
 	tw.w.Flush()
 	return tw.w.Error()
+}
+
+// TraceEnd reads an existing trace and returns the time after its last interval (its last time
+// plus interval), where an appended recording continues; 0 for an empty trace.
+func TraceEnd(r io.Reader, interval time.Duration) (int64, error) {
+	rows, err := csv.NewReader(r).ReadAll()
+	if err != nil {
+		return 0, fmt.Errorf("reading the trace: %w", err)
+	}
+	if len(rows) == 0 {
+		return 0, nil
+	}
+	if !slices.Equal(rows[0][:min(len(rows[0]), 3)], TraceHeader) {
+		return 0, fmt.Errorf("not a trace: the header is %q, not %q", strings.Join(rows[0], ","), strings.Join(TraceHeader, ","))
+	}
+	end := int64(0)
+	for i, row := range rows[1:] {
+		t, err := strconv.ParseInt(row[0], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("reading the trace: line %d: time %q is not whole seconds", i+2, row[0])
+		}
+		end = max(end, t+int64(interval/time.Second))
+	}
+	return end, nil
 }
