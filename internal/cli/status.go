@@ -66,9 +66,11 @@ password comes from --password-file, or the environment variable --password-env 
 (default: the first non-empty of MASTOSCALE_REDIS_PASSWORD, SIDEKIQ_REDIS_PASSWORD and
 REDIS_PASSWORD).
 
---record FILE appends a trace for the simulator: CSV "time,queue,enqueued" with time in whole
-seconds since the recording started (the start of each interval) and enqueued the jobs pushed
-onto the queue in that interval; an existing trace is continued. Arrivals are exact while a queue's backlog outlives the
+--record FILE appends a trace for the simulator: CSV "time,queue,enqueued", one row per second
+and queue, with time in whole seconds since the recording started and enqueued the jobs pushed
+onto the queue in that second (an interval's arrivals spread evenly over its seconds); an
+existing trace is continued, and intervals Redis could not be read are marked with rows of the
+pseudo-queue "@redis-down" instead of ending the recording. Arrivals are exact while a queue's backlog outlives the
 interval and estimated from Sidekiq's processed counter when it drains (see internal/status).
 
 Exit codes: 0 read, 1 bad flags or layout, 2 Redis unreachable or unreadable.`,
@@ -142,7 +144,7 @@ func runStatus(cmd *cobra.Command, s Streams, f *statusFlags) error {
 		ctx = context.Background()
 	}
 	if !looping {
-		snap, err := readSnapshot(ctx, client, opts.Addr, read)
+		snap, err := readSnapshot(ctx, client, opts.Addr, read, statusClock())
 		if err != nil {
 			return redisFailed(s, err)
 		}
@@ -153,38 +155,57 @@ func runStatus(cmd *cobra.Command, s Streams, f *statusFlags) error {
 	defer stop()
 	var trace *status.TraceWriter
 	var prev *status.Snapshot
-	recorded := 0
+	var last time.Time // the previous reading's time, failed or not
+	recorded, outages := 0, 0
 	next := time.Now() // readings keep to a fixed cadence: a slow one does not shift the rest
 loop:
 	for n := 0; ; n++ {
 		read.Previous = prev
-		snap, err := readSnapshot(ctx, client, opts.Addr, read)
-		if err != nil {
-			if ctx.Err() != nil {
-				break // interrupted
-			}
+		at := statusClock()
+		snap, err := readSnapshot(ctx, client, opts.Addr, read, at)
+		switch {
+		case err != nil && ctx.Err() != nil:
+			break loop // interrupted
+		case err != nil && trace == nil:
 			return redisFailed(s, err)
-		}
-		if f.record != "" && trace == nil {
-			file, tw, err := openTrace(f.record, snap.Time, f.interval)
-			if err != nil {
+		case err != nil:
+			// A recording outlives a Redis outage: the interval is marked, as the simulator
+			// models outages, and the next good reading starts afresh.
+			fmt.Fprintf(s.ErrOut, "mastoscale: %v (recorded as an outage)\n", err)
+			if err := trace.Outage(last, at); err != nil {
 				return err
 			}
-			defer file.Close()
-			trace = tw
-		}
-		if trace != nil && prev != nil {
-			if err := trace.Write(prev, snap); err != nil {
-				return err
+			outages++
+			prev = nil
+		default:
+			if f.record != "" && trace == nil {
+				file, tw, err := openTrace(f.record, snap.Time)
+				if err != nil {
+					return err
+				}
+				defer file.Close()
+				trace = tw
 			}
-			recorded++
-		}
-		if f.watch {
-			if err := redraw(s.Out, f.output, f.interval, status.Compute(snap, l)); err != nil {
-				return err
+			if trace != nil && prev != nil {
+				if err := trace.Write(prev, snap); err != nil {
+					return err
+				}
+				recorded++
+			} else if trace != nil && !last.IsZero() {
+				// Redis is back; what arrived since the failed reading is unknown.
+				if err := trace.Outage(last, at); err != nil {
+					return err
+				}
+				outages++
 			}
+			if f.watch {
+				if err := redraw(s.Out, f.output, f.interval, status.Compute(snap, l)); err != nil {
+					return err
+				}
+			}
+			prev = snap
 		}
-		prev = snap
+		last = at
 		if f.duration > 0 && time.Duration(n+1)*f.interval > f.duration {
 			break
 		}
@@ -196,7 +217,11 @@ loop:
 		}
 	}
 	if f.record != "" {
-		fmt.Fprintf(s.ErrOut, "recorded %d intervals of %s to %s\n", recorded, f.interval, f.record)
+		fmt.Fprintf(s.ErrOut, "recorded %s of %s to %s", plural(recorded, "interval"), f.interval, f.record)
+		if outages > 0 {
+			fmt.Fprintf(s.ErrOut, ", and %s Redis could not be read", plural(outages, "interval"))
+		}
+		fmt.Fprintln(s.ErrOut)
 	}
 	return nil
 }
@@ -260,12 +285,12 @@ func (f *statusFlags) password() (string, error) {
 	return "", nil
 }
 
-func readSnapshot(ctx context.Context, c *redis.Client, addr string, opts status.ReadOptions) (*status.Snapshot, error) {
+func readSnapshot(ctx context.Context, c *redis.Client, addr string, opts status.ReadOptions, now time.Time) (*status.Snapshot, error) {
 	// One reading does a handful of round trips; bound it as a whole so a Redis that accepts
 	// connections but stalls cannot hang the command.
 	ctx, cancel := context.WithTimeout(ctx, status.DialTimeout+2*status.IOTimeout)
 	defer cancel()
-	snap, err := status.Read(ctx, c, opts, statusClock())
+	snap, err := status.Read(ctx, c, opts, now)
 	if err != nil {
 		return nil, fmt.Errorf("reading Redis at %s: %w", addr, err)
 	}
@@ -278,12 +303,12 @@ func redisFailed(s Streams, err error) error {
 }
 
 // openTrace opens the trace for appending; an existing trace is continued where it ends.
-func openTrace(path string, start time.Time, interval time.Duration) (*os.File, *status.TraceWriter, error) {
+func openTrace(path string, start time.Time) (*os.File, *status.TraceWriter, error) {
 	file, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, nil, fmt.Errorf("opening the trace: %w", err)
 	}
-	end, err := status.TraceEnd(file, interval)
+	end, err := status.TraceEnd(file)
 	if err != nil {
 		file.Close()
 		return nil, nil, fmt.Errorf("%s: %w", path, err)

@@ -291,3 +291,47 @@ func TestStatusWatchRedrawsATerminal(t *testing.T) {
 	assert.Contains(t, out, "ingress    1567")
 	assert.NotContains(t, out, "--- 2026", "no appended blocks on a terminal")
 }
+
+func TestStatusRecordsAnOutage(t *testing.T) {
+	addr := testutil.RedisServer(t)
+	busyIngress(t, addr)
+	fixClock(t, time.Second)
+	admin := statustest.New(t, addr).Client
+	ctx := t.Context()
+	waits := 0
+	statusAfter = func(time.Duration) <-chan time.Time {
+		waits++
+		switch waits {
+		case 1: // Redis goes away for the second reading ...
+			require.NoError(t, admin.ConfigSet(ctx, "requirepass", "locked").Err())
+			require.NoError(t, admin.Do(ctx, "CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes").Err())
+		case 2: // ... and is back for the third.
+			require.NoError(t, admin.ConfigSet(ctx, "requirepass", "").Err())
+		}
+		c := make(chan time.Time, 1)
+		c <- statusNow
+		return c
+	}
+	trace := filepath.Join(t.TempDir(), "trace.csv")
+	t.Setenv("MASTOSCALE_REDIS_PASSWORD", "")
+	t.Setenv("SIDEKIQ_REDIS_PASSWORD", "")
+	t.Setenv("REDIS_PASSWORD", "")
+
+	_, stderr, code := run(t, "status", "--redis", "redis://"+addr, "--record", trace, "--interval", "1s", "--duration", "3s")
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stderr, "(recorded as an outage)")
+	assert.True(t, strings.HasSuffix(stderr, "recorded 1 interval of 1s to "+trace+", and 2 intervals Redis could not be read\n"), stderr)
+	data, err := os.ReadFile(trace)
+	require.NoError(t, err)
+	assert.Equal(t, `time,queue,enqueued
+0,@redis-down,1
+1,@redis-down,1
+2,default,0
+2,fasp,0
+2,ingress,0
+2,mailers,0
+2,pull,0
+2,push,0
+2,scheduler,0
+`, string(data))
+}

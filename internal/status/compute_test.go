@@ -1,11 +1,13 @@
 package status
 
 import (
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/mastoscale/mastoscale/pkg/layout"
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"k8s.io/utils/ptr"
 )
 
@@ -132,4 +134,36 @@ func TestProcessWarningsGrouped(t *testing.T) {
 		`4 processes a, b, e and 1 more (worker "default") run 25 threads but the layout says 20: their DB_POOL and the connection budget are off`,
 		`process d consumes [default push], the queue set of no worker of the layout`,
 	}, processWarnings(l, procs))
+}
+
+func TestTraceWriter(t *testing.T) {
+	t0 := time.Date(2026, 11, 23, 20, 0, 0, 0, time.UTC)
+	var out strings.Builder
+	tw, err := NewTraceWriter(&out, t0, 100, true)
+	require.NoError(t, err)
+	prev := &Snapshot{Time: t0, Queues: map[string]QueueSample{"ingress": {Backlog: 50, Head: "j"}, "push": {}}}
+	cur := &Snapshot{Time: t0.Add(4 * time.Second), Queues: map[string]QueueSample{"ingress": {Backlog: 55, MarkerIndex: 10}, "push": {MarkerIndex: -1}}}
+	require.NoError(t, tw.Write(prev, cur))
+	require.NoError(t, tw.Outage(t0.Add(4*time.Second), t0.Add(6*time.Second)))
+	assert.Equal(t, `time,queue,enqueued
+100,ingress,2
+100,push,0
+101,ingress,3
+101,push,0
+102,ingress,2
+102,push,0
+103,ingress,3
+103,push,0
+104,@redis-down,1
+105,@redis-down,1
+`, out.String(), "10 arrivals in 4 s spread evenly; times continue from the offset")
+
+	end, err := TraceEnd(strings.NewReader(out.String()))
+	require.NoError(t, err)
+	assert.Equal(t, int64(106), end)
+	end, err = TraceEnd(strings.NewReader(""))
+	require.NoError(t, err)
+	assert.Equal(t, int64(0), end)
+	_, err = TraceEnd(strings.NewReader("time,queue,enqueued\nsoon,default,1\n"))
+	assert.ErrorContains(t, err, `line 2: time "soon" is not whole seconds`)
 }

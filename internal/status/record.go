@@ -115,10 +115,14 @@ func apportion(n int64, weights []float64, total float64) []int64 {
 // TraceHeader is the header of the trace CSV the simulator reads.
 var TraceHeader = []string{"time", "queue", "enqueued"}
 
-// TraceWriter appends arrival samples to a trace CSV: `time,queue,enqueued`, where time is the
-// start of the interval in whole seconds since the recording started and enqueued the jobs
-// pushed onto queue in that interval (see Arrivals). One row per queue per interval, zeros
-// included, queues by name.
+// OutageQueue is the pseudo-queue whose rows mark the seconds Redis could not be read, as the
+// simulator's trace format has it (its KEDA falls back during them).
+const OutageQueue = "@redis-down"
+
+// TraceWriter appends arrival samples to a trace CSV: `time,queue,enqueued`, one row per second
+// and queue, zeros included, where time is whole seconds since the recording started and enqueued
+// the jobs pushed onto the queue in that second. An interval's arrivals (see Arrivals) are spread
+// evenly over its seconds: the readings cannot tell when within an interval a job came.
 type TraceWriter struct {
 	w      *csv.Writer
 	start  time.Time
@@ -138,7 +142,12 @@ func NewTraceWriter(w io.Writer, start time.Time, offset int64, header bool) (*T
 	return tw, tw.w.Error()
 }
 
-// Write appends the arrivals between prev and cur.
+// second is t in whole seconds of the trace.
+func (tw *TraceWriter) second(t time.Time) int64 {
+	return tw.offset + int64(t.Sub(tw.start).Round(time.Second)/time.Second)
+}
+
+// Write appends the arrivals between prev and cur, spread over the seconds between them.
 func (tw *TraceWriter) Write(prev, cur *Snapshot) error {
 	arrivals := Arrivals(prev, cur)
 	queues := make([]string, 0, len(arrivals))
@@ -146,9 +155,26 @@ func (tw *TraceWriter) Write(prev, cur *Snapshot) error {
 		queues = append(queues, q)
 	}
 	slices.Sort(queues)
-	at := strconv.FormatInt(tw.offset+int64(prev.Time.Sub(tw.start).Round(time.Second)/time.Second), 10)
-	for _, q := range queues {
-		if err := tw.w.Write([]string{at, q, strconv.FormatInt(arrivals[q], 10)}); err != nil {
+	from, to := tw.second(prev.Time), tw.second(cur.Time)
+	n := max(to-from, 1)
+	for i := range n {
+		at := strconv.FormatInt(from+i, 10)
+		for _, q := range queues {
+			// The i-th second gets the jobs the even spread puts up to its end, minus those before.
+			jobs := arrivals[q]*(i+1)/n - arrivals[q]*i/n
+			if err := tw.w.Write([]string{at, q, strconv.FormatInt(jobs, 10)}); err != nil {
+				return fmt.Errorf("writing the trace: %w", err)
+			}
+		}
+	}
+	tw.w.Flush()
+	return tw.w.Error()
+}
+
+// Outage marks the seconds from from to to (excluded) as Redis being unreadable.
+func (tw *TraceWriter) Outage(from, to time.Time) error {
+	for t := tw.second(from); t < max(tw.second(to), tw.second(from)+1); t++ {
+		if err := tw.w.Write([]string{strconv.FormatInt(t, 10), OutageQueue, "1"}); err != nil {
 			return fmt.Errorf("writing the trace: %w", err)
 		}
 	}
@@ -156,9 +182,9 @@ func (tw *TraceWriter) Write(prev, cur *Snapshot) error {
 	return tw.w.Error()
 }
 
-// TraceEnd reads an existing trace and returns the time after its last interval (its last time
-// plus interval), where an appended recording continues; 0 for an empty trace.
-func TraceEnd(r io.Reader, interval time.Duration) (int64, error) {
+// TraceEnd reads an existing trace and returns the second after its last row, where an appended
+// recording continues; 0 for an empty trace.
+func TraceEnd(r io.Reader) (int64, error) {
 	rows, err := csv.NewReader(r).ReadAll()
 	if err != nil {
 		return 0, fmt.Errorf("reading the trace: %w", err)
@@ -175,7 +201,7 @@ func TraceEnd(r io.Reader, interval time.Duration) (int64, error) {
 		if err != nil {
 			return 0, fmt.Errorf("reading the trace: line %d: time %q is not whole seconds", i+2, row[0])
 		}
-		end = max(end, t+int64(interval/time.Second))
+		end = max(end, t+1)
 	}
 	return end, nil
 }
