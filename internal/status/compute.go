@@ -113,13 +113,13 @@ func Compute(snap *Snapshot, l *layout.SidekiqLayout) Status {
 		backlog := func(q string) int64 { return snap.Queues[q].Backlog }
 		for i := range l.Spec.Workers {
 			w := &l.Spec.Workers[i]
-			ws, capped := WorkerReplicas(w, backlog)
+			ws, demand := WorkerReplicas(w, backlog)
 			ws.Processes = len(processesOf(w, snap.Processes))
 			st.Workers = append(st.Workers, ws)
 			st.Replicas += ws.Replicas
 			st.Connections += ws.Connections
-			if capped > ws.Replicas {
-				st.Warnings = append(st.Warnings, fmt.Sprintf("worker %q: its backlog asks for %d replicas but maxReplicas is %d: the backlog will grow unless it drains", w.Name, capped, ws.Replicas))
+			if ws.Autoscaled && demand > ws.MaxReplicas {
+				st.Warnings = append(st.Warnings, fmt.Sprintf("worker %q: its backlog asks for %d replicas but maxReplicas is %d: each pod carries more than listLength jobs until it drains", w.Name, demand, ws.MaxReplicas))
 			}
 		}
 		st.Warnings = append(st.Warnings, processWarnings(l, snap.Processes)...)

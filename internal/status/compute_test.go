@@ -167,3 +167,19 @@ func TestTraceWriter(t *testing.T) {
 	_, err = TraceEnd(strings.NewReader("time,queue,enqueued\nsoon,default,1\n"))
 	assert.ErrorContains(t, err, `line 2: time "soon" is not whole seconds`)
 }
+
+func TestComputeWarnsAtMaxReplicasOnly(t *testing.T) {
+	l := &layout.SidekiqLayout{Spec: layout.Spec{Workers: []layout.Worker{
+		{Name: "ingress", Concurrency: ptr.To[int32](25), Queues: []layout.Queue{{Name: "ingress"}}, Autoscale: &layout.Autoscale{
+			MinReplicas: ptr.To[int32](1), MaxReplicas: ptr.To[int32](4), ListLength: ptr.To[int64](1500)}},
+		{Name: "mailers", Concurrency: ptr.To[int32](10), Queues: []layout.Queue{{Name: "mailers"}}, Autoscale: &layout.Autoscale{
+			MinReplicas: ptr.To[int32](0), MaxReplicas: ptr.To[int32](2), ListLength: ptr.To[int64](100), ActivationListLength: ptr.To[int64](50)}},
+	}}}
+	procs := []Process{{Identity: "i", Concurrency: 25, Queues: []string{"ingress"}}, {Identity: "m", Concurrency: 10, Queues: []string{"mailers"}}}
+	snap := &Snapshot{Queues: map[string]QueueSample{"ingress": {Backlog: 7000}, "mailers": {Backlog: 50}}, Processes: procs}
+	st := Compute(snap, l)
+	assert.Equal(t, []string{`worker "ingress": its backlog asks for 5 replicas but maxReplicas is 4: each pod carries more than listLength jobs until it drains`}, st.Warnings,
+		"a worker held at zero by its activation threshold is not over its maximum")
+	assert.Equal(t, int32(4), st.Workers[0].Replicas)
+	assert.Equal(t, int32(0), st.Workers[1].Replicas)
+}
