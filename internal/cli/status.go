@@ -156,6 +156,7 @@ func runStatus(cmd *cobra.Command, s Streams, f *statusFlags) error {
 	var trace *status.TraceWriter
 	var prev *status.Snapshot
 	var last time.Time // the previous reading's time, failed or not
+	var prefixes []string
 	recorded, outages := 0, 0
 	next := time.Now() // readings keep to a fixed cadence: a slow one does not shift the rest
 loop:
@@ -178,6 +179,11 @@ loop:
 			outages++
 			prev = nil
 		default:
+			// The namespace check SCANs up to 50 000 keys: once per run, not every second.
+			if read.ScanKeys >= 0 {
+				prefixes, read.ScanKeys = snap.OtherPrefixes, -1
+			}
+			snap.OtherPrefixes = prefixes
 			if f.record != "" && trace == nil {
 				file, tw, err := openTrace(f.record, snap.Time)
 				if err != nil {

@@ -228,6 +228,11 @@ func TestStatusNamespaceFromLayout(t *testing.T) {
 	require.Equal(t, 0, code, stderr)
 	assert.Contains(t, out, `warning: Redis holds Sidekiq keys under namespace "masto5" (masto5:queues) while no namespace was read (--namespace)`)
 	assert.Contains(t, out, "warning: no live Sidekiq process is registered")
+
+	// A watch scans for other namespaces once and keeps warning at every reading.
+	out, stderr, code = run(t, "status", "--redis", "redis://"+addr, "-f", layoutFile, "--namespace", "", "--watch", "--interval", "1s", "--duration", "2s")
+	require.Equal(t, 0, code, stderr)
+	assert.Equal(t, 3, strings.Count(out, `under namespace "masto5"`))
 }
 
 func TestStatusRefusesABadLayout(t *testing.T) {
