@@ -52,6 +52,7 @@ var commands = []func(Streams) *cobra.Command{
 	newSimulateCommand,
 	newChartValuesCommand,
 	newPostRenderCommand,
+	newStatusCommand,
 	newVersionCommand,
 }
 

@@ -1,0 +1,359 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/mastoscale/mastoscale/internal/status"
+	"github.com/mastoscale/mastoscale/pkg/layout"
+	"github.com/mastoscale/mastoscale/pkg/mastodon"
+	"github.com/redis/go-redis/v9"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+)
+
+// statusClock is the clock of `status` readings and statusAfter its timer; tests replace them
+// so latencies are deterministic and loops do not wait.
+var (
+	statusClock = time.Now
+	statusAfter = time.After
+)
+
+// Default environment variables holding the Redis password, in the order they are tried: ours,
+// then Mastodon's (SIDEKIQ_REDIS_PASSWORD beats REDIS_PASSWORD, as in Mastodon), so status
+// works as is inside a Mastodon pod. Empty ones are skipped.
+var passwordEnvDefaults = []string{"MASTOSCALE_REDIS_PASSWORD", "SIDEKIQ_REDIS_PASSWORD", "REDIS_PASSWORD"}
+
+// exitRedis is the exit code when Redis cannot be reached or read.
+const exitRedis = 2
+
+type statusFlags struct {
+	lf           layoutFlags
+	redisURL     string
+	namespace    string
+	passwordEnv  string
+	passwordFile string
+	tlsInsecure  bool
+	tlsCAFile    string
+	output       string
+	watch        bool
+	interval     time.Duration
+	record       string
+	duration     time.Duration
+}
+
+func newStatusCommand(s Streams) *cobra.Command {
+	var f statusFlags
+	cmd := &cobra.Command{
+		Use:   "status --redis URL [-f layout.yaml] [--watch] [-o table|json] [--record trace.csv]",
+		Short: "Show Sidekiq's queues now and the replicas KEDA would ask for",
+		Long: `status reads Sidekiq's Redis: per queue the backlog (LLEN, what KEDA counts), the latency
+of the oldest job, the processes consuming it and their busy threads, and the retry, scheduled
+and dead set sizes. With a layout (-f or --preset) it also shows, per worker, what KEDA and the
+HPA would ask for now (TARGETS like kubectl: backlog/listLength) and the Postgres connections
+that uses, and warns when the live processes differ from the layout.
+
+The URL is redis://[user@]host[:port][/db] or rediss:// for TLS, without a password: the
+password comes from --password-file, or the environment variable --password-env names
+(default: the first non-empty of MASTOSCALE_REDIS_PASSWORD, SIDEKIQ_REDIS_PASSWORD and
+REDIS_PASSWORD).
+
+--record FILE appends a trace for the simulator: CSV "time,queue,enqueued", one row per second
+and queue, with time in whole seconds since the recording started and enqueued the jobs pushed
+onto the queue in that second (an interval's arrivals spread evenly over its seconds); an
+existing trace is continued, and intervals Redis could not be read are marked with rows of the
+pseudo-queue "@redis-down" instead of ending the recording. Arrivals are exact while a queue's backlog outlives the
+interval and estimated from Sidekiq's processed counter when it drains (see internal/status).
+
+Exit codes: 0 read, 1 bad flags or layout, 2 Redis unreachable or unreadable.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runStatus(cmd, s, &f)
+		},
+	}
+	f.lf.register(cmd)
+	fl := cmd.Flags()
+	fl.StringVar(&f.redisURL, "redis", "", "Sidekiq's Redis: redis://[user@]host[:port][/db] or rediss://... (no password)")
+	fl.StringVar(&f.namespace, "namespace", "", "REDIS_NAMESPACE prefix (Mastodon 4.3 and older); default the layout's spec.redis.namespace")
+	fl.StringVar(&f.passwordEnv, "password-env", "", "environment variable holding the Redis password (default: the first non-empty of MASTOSCALE_REDIS_PASSWORD, SIDEKIQ_REDIS_PASSWORD, REDIS_PASSWORD)")
+	fl.StringVar(&f.passwordFile, "password-file", "", "file holding the Redis password")
+	fl.BoolVar(&f.tlsInsecure, "tls-insecure", false, "with rediss://, skip verifying the server certificate")
+	fl.StringVar(&f.tlsCAFile, "tls-ca-file", "", "with rediss://, PEM file of the authorities to trust instead of the system's")
+	fl.StringVarP(&f.output, "output", "o", "table", "output format: table or json")
+	fl.BoolVarP(&f.watch, "watch", "w", false, "show the status again every --interval (redraws in a terminal)")
+	fl.DurationVar(&f.interval, "interval", 2*time.Second, "time between readings with --watch or --record")
+	fl.StringVar(&f.record, "record", "", "append the arrivals per queue and interval to this trace CSV")
+	fl.DurationVar(&f.duration, "duration", 0, "stop --watch or --record after duration/interval intervals (default: until interrupted)")
+	_ = cmd.MarkFlagRequired("redis")
+	return cmd
+}
+
+func runStatus(cmd *cobra.Command, s Streams, f *statusFlags) error {
+	if f.output != "table" && f.output != "json" {
+		return fmt.Errorf("--output must be table or json, not %q", f.output)
+	}
+	looping := f.watch || f.record != ""
+	if looping && f.interval <= 0 {
+		return fmt.Errorf("--interval must be positive, not %s", f.interval)
+	}
+	if f.record != "" && f.interval%time.Second != 0 {
+		return fmt.Errorf("--record writes whole seconds: give an --interval of whole seconds, not %s", f.interval)
+	}
+	if f.duration < 0 || (f.duration > 0 && !looping) {
+		return fmt.Errorf("--duration goes with --watch or --record, and must be positive")
+	}
+	l, err := statusLayout(s, &f.lf)
+	if err != nil {
+		return err
+	}
+	password, err := f.password()
+	if err != nil {
+		return err
+	}
+	conn := status.Connection{URL: f.redisURL, Password: password, TLSInsecure: f.tlsInsecure}
+	if f.tlsCAFile != "" {
+		if conn.CACert, err = os.ReadFile(f.tlsCAFile); err != nil {
+			return fmt.Errorf("reading --tls-ca-file: %w", err)
+		}
+	}
+	opts, err := conn.Options()
+	if err != nil {
+		return err
+	}
+	read := status.ReadOptions{Namespace: f.namespace}
+	if l != nil {
+		if !cmd.Flags().Changed("namespace") {
+			read.Namespace = l.Spec.Redis.Namespace
+		}
+		read.Queues = layoutQueues(l)
+	}
+	redis.SetLogger(quietLogger{}) // errors reach the user once, through the returned error
+	client := redis.NewClient(opts)
+	defer client.Close()
+
+	ctx := cmd.Context()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if !looping {
+		snap, err := readSnapshot(ctx, client, opts.Addr, read, statusClock())
+		if err != nil {
+			return redisFailed(s, err)
+		}
+		return writeStatus(s.Out, f.output, status.Compute(snap, l))
+	}
+
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var trace *status.TraceWriter
+	var prev *status.Snapshot
+	var last time.Time // the previous reading's time, failed or not
+	var prefixes []string
+	recorded, outages := 0, 0
+	next := time.Now() // readings keep to a fixed cadence: a slow one does not shift the rest
+loop:
+	for n := 0; ; n++ {
+		read.Previous = prev
+		at := statusClock()
+		snap, err := readSnapshot(ctx, client, opts.Addr, read, at)
+		switch {
+		case err != nil && ctx.Err() != nil:
+			break loop // interrupted
+		case err != nil && trace == nil:
+			return redisFailed(s, err)
+		case err != nil:
+			// A recording outlives a Redis outage: the interval is marked, as the simulator
+			// models outages, and the next good reading starts afresh.
+			fmt.Fprintf(s.ErrOut, "mastoscale: %v (recorded as an outage)\n", err)
+			if err := trace.Outage(last, at); err != nil {
+				return err
+			}
+			outages++
+			prev = nil
+		default:
+			// The namespace check SCANs up to 50 000 keys: once per run, not every second.
+			if read.ScanKeys >= 0 {
+				prefixes, read.ScanKeys = snap.OtherPrefixes, -1
+			}
+			snap.OtherPrefixes = prefixes
+			if f.record != "" && trace == nil {
+				file, tw, err := openTrace(f.record, snap.Time)
+				if err != nil {
+					return err
+				}
+				defer file.Close()
+				trace = tw
+			}
+			if trace != nil && prev != nil {
+				if err := trace.Write(prev, snap); err != nil {
+					return err
+				}
+				recorded++
+			} else if trace != nil && !last.IsZero() {
+				// Redis is back; what arrived since the failed reading is unknown.
+				if err := trace.Outage(last, at); err != nil {
+					return err
+				}
+				outages++
+			}
+			if f.watch {
+				if err := redraw(s.Out, f.output, f.interval, status.Compute(snap, l)); err != nil {
+					return err
+				}
+			}
+			prev = snap
+		}
+		last = at
+		if f.duration > 0 && time.Duration(n+1)*f.interval > f.duration {
+			break
+		}
+		next = next.Add(f.interval)
+		select {
+		case <-ctx.Done():
+			break loop
+		case <-statusAfter(time.Until(next)):
+		}
+	}
+	if f.record != "" {
+		fmt.Fprintf(s.ErrOut, "recorded %s of %s to %s", plural(recorded, "interval"), f.interval, f.record)
+		if outages > 0 {
+			fmt.Fprintf(s.ErrOut, ", and %s Redis could not be read", plural(outages, "interval"))
+		}
+		fmt.Fprintln(s.ErrOut)
+	}
+	return nil
+}
+
+// statusLayout loads and prepares the layout, if one is named.
+func statusLayout(s Streams, lf *layoutFlags) (*layout.SidekiqLayout, error) {
+	if lf.file == "" && lf.preset == "" {
+		return nil, nil
+	}
+	l, name, err := lf.load()
+	if err != nil {
+		return nil, err
+	}
+	d, report := layout.Prepare(l)
+	if report.HasErrors() {
+		writeReport(s.ErrOut, name, report)
+		return nil, &ExitError{Code: 1}
+	}
+	return d, nil
+}
+
+// layoutQueues are the layout's queues and its version's catalogue, read even when idle.
+func layoutQueues(l *layout.SidekiqLayout) []string {
+	var qs []string
+	if v, err := mastodon.ParseVersion(l.Spec.MastodonVersion); err == nil {
+		qs = mastodon.QueueNames(v)
+	}
+	for _, w := range l.Spec.Workers {
+		for _, q := range w.Queues {
+			qs = append(qs, q.Name)
+		}
+	}
+	slices.Sort(qs)
+	return slices.Compact(qs)
+}
+
+// password reads the Redis password from a file or the environment, never from argv.
+func (f *statusFlags) password() (string, error) {
+	if f.passwordFile != "" && f.passwordEnv != "" {
+		return "", errors.New("give --password-env or --password-file, not both")
+	}
+	if f.passwordFile != "" {
+		data, err := os.ReadFile(f.passwordFile)
+		if err != nil {
+			return "", fmt.Errorf("reading the Redis password: %w", err)
+		}
+		return strings.TrimRight(string(data), "\r\n"), nil
+	}
+	if f.passwordEnv != "" {
+		p, ok := os.LookupEnv(f.passwordEnv)
+		if !ok {
+			return "", fmt.Errorf("--password-env %s: the variable is not set", f.passwordEnv)
+		}
+		return p, nil
+	}
+	for _, env := range passwordEnvDefaults {
+		if p := os.Getenv(env); p != "" {
+			return p, nil
+		}
+	}
+	return "", nil
+}
+
+func readSnapshot(ctx context.Context, c *redis.Client, addr string, opts status.ReadOptions, now time.Time) (*status.Snapshot, error) {
+	// One reading does a handful of round trips; bound it as a whole so a Redis that accepts
+	// connections but stalls cannot hang the command.
+	ctx, cancel := context.WithTimeout(ctx, status.DialTimeout+2*status.IOTimeout)
+	defer cancel()
+	snap, err := status.Read(ctx, c, opts, now)
+	if err != nil {
+		return nil, fmt.Errorf("reading Redis at %s: %w", addr, err)
+	}
+	return snap, nil
+}
+
+func redisFailed(s Streams, err error) error {
+	fmt.Fprintf(s.ErrOut, "mastoscale: %v\n", err)
+	return &ExitError{Code: exitRedis}
+}
+
+// openTrace opens the trace for appending; an existing trace is continued where it ends.
+func openTrace(path string, start time.Time) (*os.File, *status.TraceWriter, error) {
+	file, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, nil, fmt.Errorf("opening the trace: %w", err)
+	}
+	end, err := status.TraceEnd(file)
+	if err != nil {
+		file.Close()
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	info, err := file.Stat()
+	if err != nil {
+		file.Close()
+		return nil, nil, fmt.Errorf("opening the trace: %w", err)
+	}
+	tw, err := status.NewTraceWriter(file, start, end, info.Size() == 0)
+	if err != nil {
+		file.Close()
+		return nil, nil, fmt.Errorf("writing the trace: %w", err)
+	}
+	return file, tw, nil
+}
+
+func writeStatus(w io.Writer, output string, st status.Status) error {
+	if output == "json" {
+		return status.WriteJSON(w, st)
+	}
+	return status.WriteTable(w, st)
+}
+
+// redraw shows st in place on a terminal, or appends it when the output is a file or a pipe.
+func redraw(w io.Writer, output string, every time.Duration, st status.Status) error {
+	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprint(w, "\x1b[H\x1b[2J")
+		fmt.Fprintf(w, "%s  every %s, Ctrl-C to stop\n\n", st.Time.Format(time.RFC3339), every)
+		return writeStatus(w, output, st)
+	}
+	if output == "json" {
+		return status.WriteJSONLine(w, st)
+	}
+	fmt.Fprintf(w, "--- %s\n", st.Time.Format(time.RFC3339))
+	return status.WriteTable(w, st)
+}
+
+// quietLogger silences go-redis' own logging (dial failures are printed as they happen).
+type quietLogger struct{}
+
+func (quietLogger) Printf(context.Context, string, ...any) {}

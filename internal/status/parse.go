@@ -1,0 +1,103 @@
+package status
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// millisThreshold tells the two `enqueued_at` formats apart: Sidekiq 7 and older write float
+// epoch seconds (1.7e9 today), Sidekiq 8 integer epoch milliseconds (1.7e12). 1e11 seconds is in
+// the year 5138 and 1e11 milliseconds in 1973, so no real timestamp is ambiguous.
+const millisThreshold = 1e11
+
+// EnqueuedAt returns the `enqueued_at` of a Sidekiq job payload, in either format, detected
+// per job so a queue holding jobs of both Sidekiq versions (mid-upgrade) reads right.
+func EnqueuedAt(job []byte) (time.Time, bool) {
+	var j struct {
+		EnqueuedAt json.Number `json:"enqueued_at"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(job))
+	dec.UseNumber()
+	if err := dec.Decode(&j); err != nil || j.EnqueuedAt == "" {
+		return time.Time{}, false
+	}
+	return epoch(j.EnqueuedAt.String())
+}
+
+// epoch reads a Sidekiq timestamp: float seconds or integer milliseconds.
+func epoch(s string) (time.Time, bool) {
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || f <= 0 || math.IsInf(f, 0) {
+		return time.Time{}, false
+	}
+	if f > millisThreshold {
+		return time.UnixMilli(int64(f)).UTC(), true
+	}
+	sec, frac := math.Modf(f)
+	return time.Unix(int64(sec), int64(math.Round(frac*1e6))*1e3).UTC(), true
+}
+
+// processInfo is the JSON of the `info` field of a process's heartbeat hash, as Sidekiq's
+// Launcher#to_data writes it.
+type processInfo struct {
+	Hostname    string   `json:"hostname"`
+	PID         int64    `json:"pid"`
+	Tag         string   `json:"tag"`
+	Concurrency int32    `json:"concurrency"`
+	Queues      []string `json:"queues"`
+	Identity    string   `json:"identity"`
+	Version     string   `json:"version"`
+}
+
+// ParseProcess builds a Process from the fields `info`, `busy`, `beat` and `quiet` of the
+// heartbeat hash of identity.
+func ParseProcess(identity, info, busy, beat, quiet string) (Process, error) {
+	var pi processInfo
+	if err := json.Unmarshal([]byte(info), &pi); err != nil {
+		return Process{}, fmt.Errorf("process %q: reading its info: %w", identity, err)
+	}
+	p := Process{
+		Identity:    identity,
+		Hostname:    pi.Hostname,
+		PID:         pi.PID,
+		Tag:         pi.Tag,
+		Version:     pi.Version,
+		Concurrency: pi.Concurrency,
+		Queues:      uniqueSorted(pi.Queues),
+		Quiet:       quiet == "true",
+	}
+	if busy != "" {
+		n, err := strconv.ParseInt(busy, 10, 64)
+		if err != nil {
+			return Process{}, fmt.Errorf("process %q: busy %q is not a number", identity, busy)
+		}
+		p.Busy = n
+	}
+	if t, ok := epoch(beat); ok {
+		p.Beat = t
+	}
+	return p, nil
+}
+
+// WorkQueue returns the queue of one entry of a process's `<identity>:work` hash (a running
+// job: {"queue": ..., "payload": ..., "run_at": ...}).
+func WorkQueue(work string) (string, bool) {
+	var w struct {
+		Queue string `json:"queue"`
+	}
+	if err := json.Unmarshal([]byte(work), &w); err != nil || w.Queue == "" {
+		return "", false
+	}
+	return w.Queue, true
+}
+
+func uniqueSorted(s []string) []string {
+	out := slices.Clone(s)
+	slices.Sort(out)
+	return slices.Compact(out)
+}

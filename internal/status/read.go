@@ -1,0 +1,212 @@
+package status
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// ReadOptions say what Read looks at.
+type ReadOptions struct {
+	// Namespace is the REDIS_NAMESPACE prefix of every key ("" for none).
+	Namespace string
+	// Queues are read in addition to the members of the `queues` set and the queues live
+	// processes consume: the layout's and the catalogue's queues, so an idle queue shows up too.
+	Queues []string
+	// Previous is the snapshot of the previous sample, if any: Read looks for each queue's old
+	// head in the list now (LPOS) for the recorder.
+	Previous *Snapshot
+	// ScanKeys bounds how many keys Read examines (SCAN) looking for Sidekiq keys under other
+	// prefixes. 0 means DefaultScanKeys; negative turns the search off.
+	ScanKeys int
+}
+
+// DefaultScanKeys is the default SCAN budget of the namespace check.
+const DefaultScanKeys = 50000
+
+// Key names Sidekiq uses, without namespace.
+const (
+	keyQueues    = "queues"
+	keyProcesses = "processes"
+	keyRetry     = "retry"
+	keySchedule  = "schedule"
+	keyDead      = "dead"
+	keyProcessed = "stat:processed"
+)
+
+// Read takes a Snapshot of Sidekiq's Redis at time now. The queue lists and counters are read in
+// one MULTI, so backlogs, heads and counters are consistent with one another. An error means
+// Redis could not be read; the caller's context bounds how long that takes.
+func Read(ctx context.Context, c *redis.Client, opts ReadOptions, now time.Time) (*Snapshot, error) {
+	key := func(k string) string {
+		if opts.Namespace == "" {
+			return k
+		}
+		return opts.Namespace + ":" + k
+	}
+	snap := &Snapshot{Time: now, Namespace: opts.Namespace, Queues: map[string]QueueSample{}}
+
+	names, err := c.SMembers(ctx, key(keyQueues)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("reading the queue set %q: %w", key(keyQueues), err)
+	}
+	procs, busyByQueue, err := readProcesses(ctx, c, key)
+	if err != nil {
+		return nil, err
+	}
+	snap.Processes = procs
+	names = append(names, opts.Queues...)
+	for _, p := range procs {
+		names = append(names, p.Queues...)
+	}
+	names = uniqueSorted(slices.DeleteFunc(names, func(s string) bool { return s == "" }))
+
+	type queueCmds struct {
+		llen       *redis.IntCmd
+		oldest     *redis.StringCmd
+		head       *redis.StringCmd
+		marker     *redis.IntCmd
+		markerHead string
+	}
+	cmds := make([]queueCmds, len(names))
+	var retry, sched, dead *redis.IntCmd
+	var processed *redis.StringCmd
+	_, err = c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		for i, q := range names {
+			list := key("queue:" + q)
+			cmds[i].llen = p.LLen(ctx, list)
+			cmds[i].oldest = p.LIndex(ctx, list, -1)
+			cmds[i].head = p.LIndex(ctx, list, 0)
+			if opts.Previous != nil {
+				if prev, ok := opts.Previous.Queues[q]; ok && prev.Head != "" {
+					cmds[i].marker = p.LPos(ctx, list, prev.Head, redis.LPosArgs{})
+					cmds[i].markerHead = prev.Head
+				}
+			}
+		}
+		retry = p.ZCard(ctx, key(keyRetry))
+		sched = p.ZCard(ctx, key(keySchedule))
+		dead = p.ZCard(ctx, key(keyDead))
+		processed = p.Get(ctx, key(keyProcessed))
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("reading the queues: %w", err)
+	}
+	for i, q := range names {
+		if err := cmds[i].llen.Err(); err != nil {
+			return nil, fmt.Errorf("reading queue %q: %w", key("queue:"+q), err)
+		}
+		s := QueueSample{Backlog: cmds[i].llen.Val(), Busy: busyByQueue[q], MarkerIndex: -1}
+		if job, err := cmds[i].oldest.Result(); err == nil {
+			if t, ok := EnqueuedAt([]byte(job)); ok {
+				s.OldestEnqueuedAt = t
+			}
+		}
+		s.Head = cmds[i].head.Val()
+		if m := cmds[i].marker; m != nil {
+			if idx, err := m.Result(); err == nil {
+				s.MarkerIndex = idx
+			}
+		}
+		snap.Queues[q] = s
+	}
+	snap.Retry, snap.Scheduled, snap.Dead = retry.Val(), sched.Val(), dead.Val()
+	if n, err := processed.Int64(); err == nil {
+		snap.Processed = n
+	}
+	if opts.ScanKeys >= 0 {
+		budget := opts.ScanKeys
+		if budget == 0 {
+			budget = DefaultScanKeys
+		}
+		snap.OtherPrefixes = otherPrefixes(ctx, c, opts.Namespace, budget)
+	}
+	return snap, nil
+}
+
+// readProcesses reads the live processes of the `processes` registry and counts the busy
+// threads per queue from their work hashes.
+func readProcesses(ctx context.Context, c *redis.Client, key func(string) string) ([]Process, map[string]int64, error) {
+	ids, err := c.SMembers(ctx, key(keyProcesses)).Result()
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading the process registry %q: %w", key(keyProcesses), err)
+	}
+	slices.Sort(ids)
+	beats := make([]*redis.SliceCmd, len(ids))
+	works := make([]*redis.MapStringStringCmd, len(ids))
+	_, err = c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, id := range ids {
+			// Identities in the set are bare; with redis-namespace the hashes are prefixed.
+			beats[i] = p.HMGet(ctx, key(id), "info", "busy", "beat", "quiet")
+			works[i] = p.HGetAll(ctx, key(id+":work"))
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, nil, fmt.Errorf("reading the processes' heartbeats: %w", err)
+	}
+	var procs []Process
+	busy := map[string]int64{}
+	for i, id := range ids {
+		vals := beats[i].Val()
+		if len(vals) != 4 || vals[0] == nil {
+			continue // the heartbeat expired: the process died without removing itself
+		}
+		str := func(v any) string { s, _ := v.(string); return s }
+		p, err := ParseProcess(id, str(vals[0]), str(vals[1]), str(vals[2]), str(vals[3]))
+		if err != nil {
+			return nil, nil, err
+		}
+		procs = append(procs, p)
+		for _, w := range works[i].Val() {
+			if q, ok := WorkQueue(w); ok {
+				busy[q]++
+			}
+		}
+	}
+	return procs, busy, nil
+}
+
+// otherPrefixes looks, within budget keys, for Sidekiq queue sets (`queues` or `<ns>:queues`)
+// under a prefix other than namespace. Errors (an ACL user without SCAN, say) end the search
+// quietly: the check is advice, not a reading.
+func otherPrefixes(ctx context.Context, c *redis.Client, namespace string, budget int) []string {
+	found := map[string]bool{}
+	if namespace != "" {
+		if n, err := c.Exists(ctx, keyQueues, keyProcesses).Result(); err == nil && n > 0 {
+			found[""] = true
+		}
+	}
+	var cursor uint64
+	for seen := 0; seen < budget; {
+		keys, next, err := c.Scan(ctx, cursor, "*"+keyQueues, 1000).Result()
+		if err != nil {
+			break
+		}
+		for _, k := range keys {
+			prefix, ok := strings.CutSuffix(k, ":"+keyQueues)
+			if k == keyQueues {
+				prefix, ok = "", true
+			}
+			if ok && prefix != namespace {
+				found[prefix] = true
+			}
+		}
+		seen += 1000
+		if cursor = next; cursor == 0 {
+			break
+		}
+	}
+	var out []string
+	for p := range found {
+		out = append(out, p)
+	}
+	slices.Sort(out)
+	return out
+}
