@@ -3,6 +3,7 @@ package status
 import (
 	"encoding/csv"
 	"fmt"
+	"github.com/mastoscale/mastoscale/pkg/simulate"
 	"io"
 	"math"
 	"slices"
@@ -115,10 +116,6 @@ func apportion(n int64, weights []float64, total float64) []int64 {
 // TraceHeader is the header of the trace CSV the simulator reads.
 var TraceHeader = []string{"time", "queue", "enqueued"}
 
-// OutageQueue is the pseudo-queue whose rows mark the seconds Redis could not be read, as the
-// simulator's trace format has it (its KEDA falls back during them).
-const OutageQueue = "@redis-down"
-
 // TraceWriter appends arrival samples to a trace CSV: `time,queue,enqueued`, one row per second
 // and queue, zeros included, where time is whole seconds since the recording started and enqueued
 // the jobs pushed onto the queue in that second. An interval's arrivals (see Arrivals) are spread
@@ -174,7 +171,7 @@ func (tw *TraceWriter) Write(prev, cur *Snapshot) error {
 // Outage marks the seconds from from to to (excluded) as Redis being unreadable.
 func (tw *TraceWriter) Outage(from, to time.Time) error {
 	for t := tw.second(from); t < max(tw.second(to), tw.second(from)+1); t++ {
-		if err := tw.w.Write([]string{strconv.FormatInt(t, 10), OutageQueue, "1"}); err != nil {
+		if err := tw.w.Write([]string{strconv.FormatInt(t, 10), simulate.OutageQueue, "1"}); err != nil {
 			return fmt.Errorf("writing the trace: %w", err)
 		}
 	}
