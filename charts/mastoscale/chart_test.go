@@ -400,21 +400,3 @@ func BenchmarkHelmTemplate(b *testing.B) {
 		}
 	}
 }
-
-// BenchmarkRenderSplit is the same layout through render.Render and render.YAML, for scale.
-func BenchmarkRenderSplit(b *testing.B) {
-	l, err := layout.Preset(layout.PresetSplit, mastodon.DefaultVersion)
-	require.NoError(b, err)
-	b.ReportAllocs()
-	for b.Loop() {
-		set, err := render.Render(l)
-		if err != nil {
-			b.Fatal(err)
-		}
-		out, err := render.YAML(set.Objects())
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.SetBytes(int64(len(out)))
-	}
-}
