@@ -1,0 +1,162 @@
+// Tests of the kustomize example: the overlay built in-process by krusty and by the real
+// kustomize binary, both running a freshly built mastoscale as an exec KRM function, must
+// print autoscaled/expected.yaml.
+package kustomize_test
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mastoscale/mastoscale/internal/testutil"
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/api/types"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+)
+
+const golden = "autoscaled/expected.yaml"
+
+// mastoscale is the binary built once by TestMain into binDir.
+var binDir string
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "mastoscale-kustomize-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	binDir = filepath.Join(dir, "bin")
+	// The package directory is kustomize/, so the module root is one up.
+	build := exec.Command("go", "build", "-o", filepath.Join(binDir, "mastoscale"), "./cmd/mastoscale")
+	build.Dir = ".."
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "building mastoscale: %v\n%s", err, out)
+		return 1
+	}
+	return m.Run()
+}
+
+// example copies base/ and autoscaled/ into a fresh directory beside the built bin/, laid out
+// like the repository, so the overlay's exec path ../../bin/mastoscale finds that binary.
+func example(t *testing.T) string {
+	t.Helper()
+	root := t.TempDir()
+	for _, d := range []string{"base", "autoscaled"} {
+		if err := os.CopyFS(filepath.Join(root, "kustomize", d), os.DirFS(d)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.CopyFS(filepath.Join(root, "bin"), os.DirFS(binDir)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Join(root, "bin", "mastoscale"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(root, "kustomize", "autoscaled")
+}
+
+func krustyBuild(t *testing.T, dir string, enableExec bool) []byte {
+	t.Helper()
+	opts := krusty.MakeDefaultOptions()
+	opts.PluginConfig = types.EnabledPluginConfig(types.BploUseStaticallyLinked)
+	opts.PluginConfig.FnpLoadingOptions.EnableExec = enableExec
+	// Exec functions only run on a real filesystem: the binary and its working directory are files.
+	m, err := krusty.MakeKustomizer(opts).Run(filesys.MakeFsOnDisk(), dir)
+	if err != nil {
+		t.Fatalf("krusty build of %s: %v", dir, err)
+	}
+	out, err := m.AsYaml()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestKrusty builds the overlay in-process with exec functions enabled; its output is the
+// golden file (regenerated with -update).
+func TestKrusty(t *testing.T) {
+	out := krustyBuild(t, example(t), true)
+	testutil.Golden(t, golden, out)
+}
+
+// TestKrustyWithoutExec shows the trap: with exec functions disabled the overlay builds
+// without error and without autoscaling.
+func TestKrustyWithoutExec(t *testing.T) {
+	out := string(krustyBuild(t, example(t), false))
+	if strings.Contains(out, "kind: ScaledObject") {
+		t.Fatalf("without exec the function must not run, but the output has a ScaledObject:\n%s", out)
+	}
+}
+
+// TestKustomizeBinary builds the overlay with the real kustomize v5.8.2, as the README says.
+func TestKustomizeBinary(t *testing.T) {
+	kustomize := testutil.Tool(t, "MASTOSCALE_KUSTOMIZE")
+	dir := example(t)
+
+	t.Run("with --enable-exec", func(t *testing.T) {
+		out, stderr := runTool(t, 0, kustomize, "build", "--enable-alpha-plugins", "--enable-exec", dir)
+		want, err := os.ReadFile(golden)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(want, out) {
+			t.Errorf("kustomize build differs from %s (the krusty test writes it):\n%s", golden, testutil.LineDiff(string(want), string(out)))
+		}
+		if len(stderr) > 0 {
+			t.Errorf("kustomize build printed to stderr:\n%s", stderr)
+		}
+	})
+
+	t.Run("without --enable-exec", func(t *testing.T) {
+		out, _ := runTool(t, 0, kustomize, "build", "--enable-alpha-plugins", dir)
+		if bytes.Contains(out, []byte("kind: ScaledObject")) {
+			t.Fatalf("without --enable-exec kustomize must skip the function, but the output has a ScaledObject:\n%s", out)
+		}
+		// The check the README gives for this trap fails on that output.
+		built := filepath.Join(t.TempDir(), "built.yaml")
+		if err := os.WriteFile(built, out, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, stderr := runTool(t, 1, filepath.Join(binDir, "mastoscale"), "fn", "--verify", filepath.Join(dir, "sidekiq-layout.yaml"), built)
+		if !strings.Contains(string(stderr), "--enable-exec") {
+			t.Errorf("verify must point at --enable-exec, got:\n%s", stderr)
+		}
+	})
+}
+
+// TestVerifyGolden checks the golden output with `mastoscale fn --verify`, as CI would check
+// a real build.
+func TestVerifyGolden(t *testing.T) {
+	out, _ := runTool(t, 0, filepath.Join(binDir, "mastoscale"), "fn", "--verify", "autoscaled/sidekiq-layout.yaml", golden)
+	if !strings.Contains(string(out), "carries the layout") {
+		t.Errorf("unexpected verify output: %s", out)
+	}
+}
+
+// runTool runs a binary and fails the test unless it exits with code.
+func runTool(t *testing.T, code int, name string, args ...string) (stdout, stderr []byte) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	cmd := exec.Command(name, args...)
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	got := 0
+	if exit, ok := err.(*exec.ExitError); ok {
+		got = exit.ExitCode()
+	} else if err != nil {
+		t.Fatalf("running %s: %v", name, err)
+	}
+	if got != code {
+		t.Fatalf("%s %s: exit %d, want %d\nstderr:\n%s", filepath.Base(name), strings.Join(args, " "), got, code, errOut.String())
+	}
+	return out.Bytes(), errOut.Bytes()
+}

@@ -1,0 +1,162 @@
+package krm
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/mastoscale/mastoscale/pkg/layout"
+	"github.com/mastoscale/mastoscale/pkg/postrender"
+	"sigs.k8s.io/kustomize/kyaml/fn/framework"
+	"sigs.k8s.io/kustomize/kyaml/kio/kioutil"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+)
+
+// PathDir is the directory of the path annotation given to objects the function adds:
+// `mastoscale/<namespace>/<kind>_<name>.yaml`.
+const PathDir = "mastoscale"
+
+// Processor is the function: framework.Execute(krm.Processor, rw) runs it on a ResourceList.
+var Processor framework.ResourceListProcessor = framework.ResourceListProcessorFunc(Process)
+
+// Process transforms rl in place. Findings are appended to rl.Results. When any result is an
+// error, rl.Items are left as they came and Process returns rl.Results (a framework.Results),
+// so the function exits non-zero after writing the ResourceList.
+func Process(rl *framework.ResourceList) error {
+	config := ref(rl.FunctionConfig)
+	l, err := FunctionConfig(rl.FunctionConfig)
+	if err != nil {
+		rl.Results = append(rl.Results, &framework.Result{Severity: framework.Error, Message: err.Error(), ResourceRef: config})
+		return rl.Results
+	}
+	out, res, err := postrender.Transform(rl.Items, postrender.Options{Layout: l})
+	if res != nil {
+		for _, f := range res.Findings {
+			rl.Results = append(rl.Results, result(f, config))
+		}
+	}
+	if err != nil {
+		if rl.Results.ExitCode() == 0 {
+			// The transformer failed without an error finding: the error itself is the result.
+			rl.Results = append(rl.Results, &framework.Result{Severity: framework.Error, Message: err.Error(), ResourceRef: config})
+		}
+		return rl.Results
+	}
+	if rl.Results.ExitCode() != 0 {
+		return rl.Results
+	}
+	if tracksFiles(rl.Items) {
+		if err := annotateNew(out); err != nil {
+			return err
+		}
+	}
+	rl.Items = out
+	return nil
+}
+
+// FunctionConfig parses the functionConfig strictly as a SidekiqLayout: an unknown field is an
+// error with its line. Orchestrator annotations (config.kubernetes.io/function, local-config)
+// are ordinary metadata.annotations and pass.
+func FunctionConfig(fc *yaml.RNode) (*layout.SidekiqLayout, error) {
+	if fc == nil || fc.IsNilOrEmpty() {
+		return nil, errors.New("functionConfig is missing: give the function a SidekiqLayout (apiVersion " + layout.APIVersion + ") as its config")
+	}
+	if kind := fc.GetKind(); kind != layout.Kind {
+		return nil, fmt.Errorf("functionConfig is a %s: mastoscale takes a %s (apiVersion %s)", kindOrNothing(kind), layout.Kind, layout.APIVersion)
+	}
+	s, err := fc.String()
+	if err != nil {
+		return nil, fmt.Errorf("functionConfig: %w", err)
+	}
+	l, err := layout.Parse([]byte(s))
+	if err != nil {
+		return nil, fmt.Errorf("functionConfig: %w", err)
+	}
+	return l, nil
+}
+
+func kindOrNothing(kind string) string {
+	if kind == "" {
+		return "document without kind"
+	}
+	return kind
+}
+
+// result maps a finding to a kpt result. A finding with a layout field path refers to the
+// functionConfig, where that path is; one about an object of the input refers to that object.
+func result(f postrender.Finding, config *yaml.ResourceIdentifier) *framework.Result {
+	r := &framework.Result{Severity: severity(f.Severity), Message: f.Message}
+	if f.Resource != nil {
+		r.ResourceRef = &yaml.ResourceIdentifier{
+			TypeMeta: yaml.TypeMeta{APIVersion: f.Resource.APIVersion, Kind: f.Resource.Kind},
+			NameMeta: yaml.NameMeta{Name: f.Resource.Name, Namespace: f.Resource.Namespace},
+		}
+	}
+	if f.Field != "" {
+		if r.ResourceRef != nil {
+			// The field is the layout's; name the object in the message instead.
+			r.Message = fmt.Sprintf("%s (%s %s)", r.Message, f.Resource.Kind, f.Resource.Name)
+		}
+		r.ResourceRef = config
+		r.Field = &framework.Field{Path: f.Field}
+	}
+	return r
+}
+
+func severity(s string) framework.Severity {
+	switch s {
+	case postrender.SeverityError:
+		return framework.Error
+	case postrender.SeverityWarning:
+		return framework.Warning
+	default:
+		return framework.Info
+	}
+}
+
+// ref identifies the functionConfig for results, or is nil without one.
+func ref(fc *yaml.RNode) *yaml.ResourceIdentifier {
+	if fc == nil || fc.IsNilOrEmpty() {
+		return nil
+	}
+	return &yaml.ResourceIdentifier{
+		TypeMeta: yaml.TypeMeta{APIVersion: fc.GetApiVersion(), Kind: fc.GetKind()},
+		NameMeta: yaml.NameMeta{Name: fc.GetName(), Namespace: fc.GetNamespace()},
+	}
+}
+
+// tracksFiles reports whether the orchestrator gave the items file paths (kpt does; a
+// standalone run from files does not), so added objects need one too.
+func tracksFiles(items []*yaml.RNode) bool {
+	for _, n := range items {
+		a := n.GetAnnotations()
+		if _, ok := a[kioutil.PathAnnotation]; ok {
+			return true
+		}
+		if _, ok := a[kioutil.LegacyPathAnnotation]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// annotateNew gives every object without a path annotation mastoscale/<ns>/<kind>_<name>.yaml,
+// in both the internal and the legacy annotation.
+func annotateNew(items []*yaml.RNode) error {
+	for _, n := range items {
+		a := n.GetAnnotations()
+		_, internal := a[kioutil.PathAnnotation]
+		_, legacy := a[kioutil.LegacyPathAnnotation]
+		if internal || legacy {
+			continue
+		}
+		m, err := n.GetMeta()
+		if err != nil {
+			return fmt.Errorf("reading metadata of an added object: %w", err)
+		}
+		p := kioutil.CreatePathAnnotationValue(PathDir, m)
+		if err := n.PipeE(yaml.SetAnnotation(kioutil.PathAnnotation, p), yaml.SetAnnotation(kioutil.LegacyPathAnnotation, p)); err != nil {
+			return fmt.Errorf("annotating %s %s: %w", m.Kind, m.Name, err)
+		}
+	}
+	return nil
+}
