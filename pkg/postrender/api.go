@@ -11,6 +11,9 @@ type Options struct {
 	// fields the user set from those it infers from the release). Nil attaches autoscaling to
 	// the workers the release already runs, with everything inferred.
 	Layout *layout.SidekiqLayout
+	// Preset names a built-in layout (layout.Presets) to build for the Mastodon version the
+	// release runs; it is used when Layout is nil.
+	Preset string
 }
 
 // Severities of a Finding.
