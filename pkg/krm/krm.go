@@ -154,8 +154,10 @@ func annotateNew(items []*yaml.RNode) error {
 			return fmt.Errorf("reading metadata of an added object: %w", err)
 		}
 		p := kioutil.CreatePathAnnotationValue(PathDir, m)
-		if err := n.PipeE(yaml.SetAnnotation(kioutil.PathAnnotation, p), yaml.SetAnnotation(kioutil.LegacyPathAnnotation, p)); err != nil {
-			return fmt.Errorf("annotating %s %s: %w", m.Kind, m.Name, err)
+		for _, key := range []string{kioutil.PathAnnotation, kioutil.LegacyPathAnnotation} {
+			if err := n.PipeE(yaml.SetAnnotation(key, p)); err != nil {
+				return fmt.Errorf("annotating %s %s: %w", m.Kind, m.Name, err)
+			}
 		}
 	}
 	return nil

@@ -1,6 +1,12 @@
 package krm_test
 
 import (
+	"bytes"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/mastoscale/mastoscale/internal/testutil"
@@ -22,7 +28,7 @@ func TestStandalone(t *testing.T) {
 			return command.Build(krm.Processor, command.StandaloneEnabled, false)
 		},
 	}
-	checker.Assert(t)
+	assertCases(t, checker.TestDataDirectory, func() { checker.Assert(t) })
 }
 
 // TestResourceList runs each testdata/resourcelist/<case>/input.yaml, a whole ResourceList as
@@ -34,5 +40,85 @@ func TestResourceList(t *testing.T) {
 		UpdateExpectedFromActual: testutil.Update(),
 		Processor:                func() framework.ResourceListProcessor { return krm.Processor },
 	}
-	checker.Assert(t)
+	assertCases(t, checker.TestDataDirectory, func() { checker.Assert(t) })
+}
+
+// assertCases runs a checker. Under -update the kyaml checkers write the literal error into
+// errors.txt (whose lines are regexps) and the output into expected.yaml even for failing
+// cases: keep errors.txt as written by hand, drop the stray expected.yaml, and quote a new
+// errors.txt so it matches itself.
+func assertCases(t *testing.T, dir string, assert func()) {
+	t.Helper()
+	if !testutil.Update() {
+		assert()
+		return
+	}
+	before := map[string][]byte{}
+	if err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			before[path], err = os.ReadFile(path)
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		errs, _ := filepath.Glob(filepath.Join(dir, "*", frameworktestutil.DefaultErrorFilename))
+		more, _ := filepath.Glob(filepath.Join(dir, "*", "*", frameworktestutil.DefaultErrorFilename))
+		for _, path := range append(errs, more...) {
+			expected := filepath.Join(filepath.Dir(path), frameworktestutil.DefaultOutputFilename)
+			if _, existed := before[expected]; !existed {
+				os.Remove(expected)
+			}
+			data := before[path]
+			if data == nil {
+				data = quoteLines(path)
+			}
+			if err := os.WriteFile(path, data, 0o644); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	assert()
+}
+
+// quoteLines turns a literal error file into one regexp per non-empty line.
+func quoteLines(path string) []byte {
+	data, _ := os.ReadFile(path)
+	var b strings.Builder
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.TrimSpace(line) != "" {
+			b.WriteString(regexp.QuoteMeta(line) + "\n")
+		}
+	}
+	return []byte(b.String())
+}
+
+// TestIdempotent runs the function on each expected output again: a build that applies the
+// function twice (or to a release it already changed) must not change anything.
+func TestIdempotent(t *testing.T) {
+	cases, err := filepath.Glob("testdata/standalone/*/" + frameworktestutil.DefaultOutputFilename)
+	if err != nil || len(cases) == 0 {
+		t.Fatalf("no expected outputs: %v", err)
+	}
+	for _, expected := range cases {
+		dir := filepath.Dir(expected)
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			cmd := command.Build(krm.Processor, command.StandaloneEnabled, false)
+			cmd.SetArgs([]string{filepath.Join(dir, frameworktestutil.DefaultConfigInputFilename), expected})
+			cmd.SetOut(&out)
+			cmd.SetErr(&errOut)
+			if err := cmd.Execute(); err != nil {
+				t.Fatalf("second run: %v\n%s", err, errOut.String())
+			}
+			want, err := os.ReadFile(expected)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(want, out.Bytes()) {
+				t.Errorf("the second run changed the output:\n%s", testutil.LineDiff(string(want), out.String()))
+			}
+		})
+	}
 }
