@@ -12,6 +12,9 @@ import (
 	"strings"
 	"testing"
 
+	// The binary under test is built from internal/cli; importing it ties this test's cache
+	// entry to that code, so `go test` reruns it when the function changes.
+	_ "github.com/mastoscale/mastoscale/internal/cli"
 	"github.com/mastoscale/mastoscale/internal/testutil"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/api/types"

@@ -3,6 +3,8 @@ package krm
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/mastoscale/mastoscale/pkg/layout"
 	"github.com/mastoscale/mastoscale/pkg/postrender"
@@ -44,10 +46,8 @@ func Process(rl *framework.ResourceList) error {
 	if rl.Results.ExitCode() != 0 {
 		return rl.Results
 	}
-	if tracksFiles(rl.Items) {
-		if err := annotateNew(out); err != nil {
-			return err
-		}
+	if err := markAdded(rl.Items, out); err != nil {
+		return err
 	}
 	rl.Items = out
 	return nil
@@ -124,29 +124,51 @@ func ref(fc *yaml.RNode) *yaml.ResourceIdentifier {
 	}
 }
 
-// tracksFiles reports whether the orchestrator gave the items file paths (kpt does; a
-// standalone run from files does not), so added objects need one too.
-func tracksFiles(items []*yaml.RNode) bool {
-	for _, n := range items {
-		a := n.GetAnnotations()
-		if _, ok := a[kioutil.PathAnnotation]; ok {
-			return true
-		}
-		if _, ok := a[kioutil.LegacyPathAnnotation]; ok {
-			return true
-		}
-	}
-	return false
+// bookkeeping are the annotations orchestrators put on the items they send: file path and
+// index, the ids kyaml's runtime and kustomize match outputs to inputs by, and kustomize's
+// record of earlier names. They belong to the item they were set on, never to a copy of it.
+var bookkeeping = []string{
+	kioutil.PathAnnotation, kioutil.LegacyPathAnnotation,
+	kioutil.IndexAnnotation, kioutil.LegacyIndexAnnotation,
+	kioutil.IdAnnotation, kioutil.LegacyIdAnnotation,
+	"kustomize.config.k8s.io/id",
 }
 
-// annotateNew gives every object without a path annotation mastoscale/<ns>/<kind>_<name>.yaml,
-// in both the internal and the legacy annotation.
-func annotateNew(items []*yaml.RNode) error {
-	for _, n := range items {
+const internalPrefix = "internal.config.kubernetes.io/"
+
+// markAdded finds the objects of out that were not among in (a split worker is a copy of the
+// chart's Deployment, a ScaledObject is new), removes the bookkeeping annotations a copy
+// inherited, and, when the orchestrator tracks files, gives each a path of its own:
+// mastoscale/<namespace>/<kind>_<name>.yaml. Objects that were in the input keep theirs.
+func markAdded(in, out []*yaml.RNode) error {
+	existing := map[string]bool{}
+	tracked := false
+	for _, n := range in {
+		existing[identity(n)] = true
 		a := n.GetAnnotations()
-		_, internal := a[kioutil.PathAnnotation]
-		_, legacy := a[kioutil.LegacyPathAnnotation]
-		if internal || legacy {
+		for _, key := range []string{kioutil.PathAnnotation, kioutil.LegacyPathAnnotation, kioutil.IdAnnotation, kioutil.LegacyIdAnnotation} {
+			if _, ok := a[key]; ok {
+				tracked = true
+			}
+		}
+	}
+	for _, n := range out {
+		if existing[identity(n)] {
+			continue
+		}
+		var clear []string
+		for key := range n.GetAnnotations() {
+			if strings.HasPrefix(key, internalPrefix) || slices.Contains(bookkeeping, key) {
+				clear = append(clear, key)
+			}
+		}
+		slices.Sort(clear)
+		for _, key := range clear {
+			if err := n.PipeE(yaml.ClearAnnotation(key)); err != nil {
+				return fmt.Errorf("cleaning %s %s: %w", n.GetKind(), n.GetName(), err)
+			}
+		}
+		if !tracked {
 			continue
 		}
 		m, err := n.GetMeta()
@@ -161,4 +183,9 @@ func annotateNew(items []*yaml.RNode) error {
 		}
 	}
 	return nil
+}
+
+// identity is an object's kind, namespace and name.
+func identity(n *yaml.RNode) string {
+	return n.GetKind() + "/" + n.GetNamespace() + "/" + n.GetName()
 }
