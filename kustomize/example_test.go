@@ -70,6 +70,8 @@ func example(t *testing.T) string {
 func krustyBuild(t *testing.T, dir string, enableExec bool) []byte {
 	t.Helper()
 	opts := krusty.MakeDefaultOptions()
+	// The kustomize CLI sorts by kind unless told --reorder=none; sort like it.
+	opts.Reorder = krusty.ReorderOptionLegacy
 	opts.PluginConfig = types.EnabledPluginConfig(types.BploUseStaticallyLinked)
 	opts.PluginConfig.FnpLoadingOptions.EnableExec = enableExec
 	// Exec functions only run on a real filesystem: the binary and its working directory are files.
