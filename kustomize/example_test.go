@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -118,6 +119,27 @@ func TestKustomizeBinary(t *testing.T) {
 		}
 		if len(stderr) > 0 {
 			t.Errorf("kustomize build printed to stderr:\n%s", stderr)
+		}
+	})
+
+	t.Run("two scheduler workers", func(t *testing.T) {
+		bad := example(t)
+		path := filepath.Join(bad, "sidekiq-layout.yaml")
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		const mailers = "        - name: mailers\n"
+		if !bytes.Contains(data, []byte(mailers)) {
+			t.Fatalf("%s no longer has the mailers queue this test adds scheduler beside", path)
+		}
+		data = bytes.Replace(data, []byte(mailers), []byte(mailers+"        - name: scheduler\n"), 1)
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, stderr := runTool(t, 1, kustomize, "build", "--enable-alpha-plugins", "--enable-exec", bad)
+		if !regexp.MustCompile(`\[error\] \S*SidekiqLayout\S* spec\.workers\[4\]\.queues\[0\]: .*"scheduler" is already consumed by spec\.workers\[3\]\.queues\[1\]`).Match(stderr) {
+			t.Errorf("kustomize's stderr must carry the error result with its field path, got:\n%s", stderr)
 		}
 	})
 
