@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/fn/framework"
 	"sigs.k8s.io/kustomize/kyaml/fn/framework/command"
 	"sigs.k8s.io/kustomize/kyaml/fn/framework/frameworktestutil"
+	"sigs.k8s.io/kustomize/kyaml/kio"
 )
 
 // TestStandalone runs each testdata/<case>: config.yaml is the functionConfig, input.yaml the
@@ -120,5 +121,46 @@ func TestIdempotent(t *testing.T) {
 				t.Errorf("the second run changed the output:\n%s", testutil.LineDiff(string(want), out.String()))
 			}
 		})
+	}
+}
+
+// BenchmarkExecute runs the function on the ResourceList kustomize sends for the example
+// overlay's equivalent: the chart default split into five workers.
+func BenchmarkExecute(b *testing.B) {
+	config, err := os.ReadFile("testdata/standalone/split-chart-default/config.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	items, err := os.ReadFile("testdata/standalone/split-chart-default/input.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var in bytes.Buffer
+	in.WriteString("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n")
+	for _, doc := range strings.Split(string(items), "---\n") {
+		if strings.TrimSpace(doc) == "" {
+			continue
+		}
+		for i, line := range strings.Split(strings.TrimRight(doc, "\n"), "\n") {
+			prefix := "    "
+			if i == 0 {
+				prefix = "  - "
+			}
+			in.WriteString(prefix + line + "\n")
+		}
+	}
+	in.WriteString("functionConfig:\n")
+	for _, line := range strings.Split(strings.TrimRight(string(config), "\n"), "\n") {
+		in.WriteString("  " + line + "\n")
+	}
+	input := in.Bytes()
+	b.SetBytes(int64(len(input)))
+	b.ReportAllocs()
+	for b.Loop() {
+		var out bytes.Buffer
+		rw := &kio.ByteReadWriter{Reader: bytes.NewReader(input), Writer: &out, KeepReaderAnnotations: true}
+		if err := framework.Execute(krm.Processor, rw); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
