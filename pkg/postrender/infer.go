@@ -238,8 +238,8 @@ func inferRedis(red *layout.Redis, env map[string]envSource, w *runningWorker, f
 		switch {
 		case !ok || host.value == "" && host.literal:
 			f.add(SeverityError, redisPath.Child("host"), ref,
-				"cannot infer Sidekiq's Redis: the environment of Deployment %s sets neither %s nor %s (looked in its env and its ConfigMaps): set spec.redis.host",
-				w.doc.name, mastodon.EnvSidekiqRedisHost, mastodon.EnvRedisHost)
+				"cannot infer Sidekiq's Redis: the Sidekiq container's environment (its env and ConfigMaps) sets neither %s nor %s: set spec.redis.host",
+				mastodon.EnvSidekiqRedisHost, mastodon.EnvRedisHost)
 		case !host.literal:
 			f.add(SeverityError, redisPath.Child("host"), ref,
 				"%sHOST comes from %s, which the post-renderer cannot read: set spec.redis.host", prefix, host.from)

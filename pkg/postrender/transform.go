@@ -113,7 +113,7 @@ func planRelease(s *stream, r *release, opts Options, f *findings) *plan {
 	var errs findings
 	for _, rw := range r.workers {
 		if rw.sidekiq.parseErr != "" {
-			errs.add(SeverityError, workersPath, rw.doc.ref(), "cannot read the Sidekiq command of Deployment %s: %s: give a layout (-f) that lists its workers", rw.doc.name, rw.sidekiq.parseErr)
+			errs.add(SeverityError, workersPath, rw.doc.ref(), "cannot read the Sidekiq command: %s: give a layout (-f) that lists the workers", rw.sidekiq.parseErr)
 		}
 	}
 	if len(errs) > 0 && opts.Layout == nil {
@@ -144,9 +144,15 @@ func planRelease(s *stream, r *release, opts Options, f *findings) *plan {
 }
 
 // checkReleaseQueues makes sure a layout that replaces the release's workers still consumes
-// every queue they consumed.
+// every queue they consumed. Validate already covers the queues of the Mastodon catalogue;
+// this catches the others (a fork's own queues).
 func checkReleaseQueues(r *release, l *layout.SidekiqLayout, f *findings) {
 	consumed := map[string]bool{}
+	if v, err := mastodon.ParseVersion(l.Spec.MastodonVersion); err == nil {
+		for _, q := range mastodon.QueueNames(v) {
+			consumed[q] = true
+		}
+	}
 	for _, w := range l.Spec.Workers {
 		for _, q := range w.Queues {
 			consumed[q.Name] = true
@@ -157,7 +163,7 @@ func checkReleaseQueues(r *release, l *layout.SidekiqLayout, f *findings) {
 			if !consumed[q.name] {
 				consumed[q.name] = true // report each queue once
 				f.add(SeverityError, workersPath, rw.doc.ref(),
-					"the release's worker %q (Deployment %s) consumes queue %q, which no worker of the layout consumes: its jobs would wait forever; add it to a worker's queues", rw.name, rw.doc.name, q.name)
+					"the release's worker %q consumes queue %q, which no worker of the layout consumes: its jobs would wait forever; add it to a worker's queues", rw.name, q.name)
 			}
 		}
 	}
