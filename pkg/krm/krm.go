@@ -3,6 +3,7 @@ package krm
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -54,7 +55,7 @@ func Process(rl *framework.ResourceList) error {
 }
 
 // FunctionConfig parses the functionConfig strictly as a SidekiqLayout: an unknown field is an
-// error with its line. Orchestrator annotations (config.kubernetes.io/function, local-config)
+// error naming its path. Orchestrator annotations (config.kubernetes.io/function, local-config)
 // are ordinary metadata.annotations and pass.
 func FunctionConfig(fc *yaml.RNode) (*layout.SidekiqLayout, error) {
 	if fc == nil || fc.IsNilOrEmpty() {
@@ -69,10 +70,15 @@ func FunctionConfig(fc *yaml.RNode) (*layout.SidekiqLayout, error) {
 	}
 	l, err := layout.Parse([]byte(s))
 	if err != nil {
-		return nil, fmt.Errorf("functionConfig: %w", err)
+		// The functionConfig is the orchestrator's re-serialisation (kustomize sorts its keys),
+		// so Parse's line numbers would point into a text the user never saw; the field paths
+		// in the message say where the problem is.
+		return nil, fmt.Errorf("functionConfig: %s", lineNumber.ReplaceAllString(err.Error(), ""))
 	}
 	return l, nil
 }
+
+var lineNumber = regexp.MustCompile(`line \d+: `)
 
 func kindOrNothing(kind string) string {
 	if kind == "" {
