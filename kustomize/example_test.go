@@ -187,3 +187,95 @@ func runTool(t *testing.T, code int, name string, args ...string) (stdout, stder
 	}
 	return out.Bytes(), errOut.Bytes()
 }
+
+// TestKpt runs the function with kpt on the base as a kpt package: the split workers and KEDA
+// objects land in files under mastoscale/, the chart's all-queues file goes, a second run
+// changes nothing, and a warning shows up in kpt's results. kpt is not one of the project's
+// pinned tools, so the test runs only where kpt is on PATH.
+func TestKpt(t *testing.T) {
+	kpt, err := exec.LookPath("kpt")
+	if err != nil {
+		t.Skip("kpt is not on PATH; it is optional")
+	}
+	pkg := filepath.Join(t.TempDir(), "mastodon")
+	if err := os.CopyFS(pkg, os.DirFS("base")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(pkg, "kustomization.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	layout := filepath.Join(t.TempDir(), "layout.yaml")
+	data, err := os.ReadFile("autoscaled/sidekiq-layout.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// kpt passes the config file as is; the base has no namespace, so neither has the layout.
+	data = bytes.Replace(data, []byte("  namespace: mastodon\n"), nil, 1)
+	if err := os.WriteFile(layout, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fn := filepath.Join(binDir, "mastoscale") + " fn"
+	runTool(t, 0, kpt, "fn", "eval", pkg, "--exec", fn, "--fn-config", layout)
+
+	var files []string
+	if err := filepath.WalkDir(pkg, func(path string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			rel, _ := filepath.Rel(pkg, path)
+			files = append(files, rel)
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"configmap-env.yaml", "deployment-streaming.yaml", "deployment-web.yaml",
+		"mastoscale/deployment_mastodon-sidekiq-default.yaml",
+		"mastoscale/deployment_mastodon-sidekiq-ingress.yaml",
+		"mastoscale/deployment_mastodon-sidekiq-mailers.yaml",
+		"mastoscale/deployment_mastodon-sidekiq-push-pull.yaml",
+		"mastoscale/deployment_mastodon-sidekiq-scheduler.yaml",
+		"mastoscale/scaledobject_mastodon-sidekiq-default.yaml",
+		"mastoscale/scaledobject_mastodon-sidekiq-ingress.yaml",
+		"mastoscale/scaledobject_mastodon-sidekiq-mailers.yaml",
+		"mastoscale/scaledobject_mastodon-sidekiq-push-pull.yaml",
+		"mastoscale/triggerauthentication_mastodon-sidekiq-redis.yaml",
+		"secret.yaml", "service-streaming.yaml", "service-web.yaml",
+	}
+	if strings.Join(files, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("kpt package after the function:\n%s\nwant:\n%s", strings.Join(files, "\n"), strings.Join(want, "\n"))
+	}
+
+	before := snapshot(t, pkg)
+	runTool(t, 0, kpt, "fn", "eval", pkg, "--exec", fn, "--fn-config", layout)
+	if after := snapshot(t, pkg); after != before {
+		t.Errorf("a second kpt run changed the package:\n%s", testutil.LineDiff(before, after))
+	}
+
+	warn := bytes.Replace(data, []byte("      concurrency: 5\n"), []byte("      concurrency: 40\n"), 1)
+	if err := os.WriteFile(layout, warn, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr := runTool(t, 0, kpt, "fn", "eval", pkg, "--exec", fn, "--fn-config", layout)
+	all := string(out) + string(stderr)
+	if !strings.Contains(all, "[warning] mastoscale.dev/v1alpha1/SidekiqLayout/mastodon spec.workers[4].concurrency") {
+		t.Errorf("kpt must show the warning result with its field path, got:\n%s", all)
+	}
+}
+
+// snapshot is every file of dir with its content, in one string.
+func snapshot(t *testing.T, dir string) string {
+	t.Helper()
+	var b strings.Builder
+	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		fmt.Fprintf(&b, "== %s\n%s", path, data)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}

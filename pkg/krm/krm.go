@@ -142,34 +142,50 @@ var bookkeeping = []string{
 
 const internalPrefix = "internal.config.kubernetes.io/"
 
-// markAdded finds the objects of out that were not among in (a split worker is a copy of the
-// chart's Deployment, a ScaledObject is new), removes the bookkeeping annotations a copy
-// inherited, and, when the orchestrator tracks files, gives each a path of its own:
-// mastoscale/<namespace>/<kind>_<name>.yaml. Objects that were in the input keep theirs.
+// markAdded keeps the orchestrator's bookkeeping with the objects it belongs to. An object of
+// out that was among in keeps (or gets back, when the transformer rebuilt it) the bookkeeping
+// annotations it came with. An object that was not (a split worker is a copy of the chart's
+// Deployment, a ScaledObject is new) loses those it inherited from what it was copied from and,
+// when the orchestrator tracks files, gets a path of its own:
+// mastoscale/<namespace>/<kind>_<name>.yaml.
 func markAdded(in, out []*yaml.RNode) error {
-	existing := map[string]bool{}
+	existing := map[string]map[string]string{}
+	headComments := map[string]headComment{}
 	tracked := false
 	for _, n := range in {
-		existing[identity(n)] = true
-		a := n.GetAnnotations()
+		headComments[identity(n)] = headCommentOf(n)
+		kept := map[string]string{}
+		for key, value := range n.GetAnnotations() {
+			if isBookkeeping(key) {
+				kept[key] = value
+			}
+		}
+		existing[identity(n)] = kept
 		for _, key := range []string{kioutil.PathAnnotation, kioutil.LegacyPathAnnotation, kioutil.IdAnnotation, kioutil.LegacyIdAnnotation} {
-			if _, ok := a[key]; ok {
+			if _, ok := kept[key]; ok {
 				tracked = true
 			}
 		}
 	}
 	for _, n := range out {
-		if existing[identity(n)] {
+		kept, ok := existing[identity(n)]
+		if ok {
+			if err := restore(n, kept); err != nil {
+				return err
+			}
+			headComments[identity(n)].setOn(n)
 			continue
 		}
-		var clear []string
+		// A copy's comments describe its original, and a `# Source:` comment is Helm's.
+		headComment{}.setOn(n)
+		var inherited []string
 		for key := range n.GetAnnotations() {
-			if strings.HasPrefix(key, internalPrefix) || slices.Contains(bookkeeping, key) {
-				clear = append(clear, key)
+			if isBookkeeping(key) {
+				inherited = append(inherited, key)
 			}
 		}
-		slices.Sort(clear)
-		for _, key := range clear {
+		slices.Sort(inherited)
+		for _, key := range inherited {
 			if err := n.PipeE(yaml.ClearAnnotation(key)); err != nil {
 				return fmt.Errorf("cleaning %s %s: %w", n.GetKind(), n.GetName(), err)
 			}
@@ -182,13 +198,55 @@ func markAdded(in, out []*yaml.RNode) error {
 			return fmt.Errorf("reading metadata of an added object: %w", err)
 		}
 		p := kioutil.CreatePathAnnotationValue(PathDir, m)
-		for _, key := range []string{kioutil.PathAnnotation, kioutil.LegacyPathAnnotation} {
-			if err := n.PipeE(yaml.SetAnnotation(key, p)); err != nil {
-				return fmt.Errorf("annotating %s %s: %w", m.Kind, m.Name, err)
-			}
+		if err := restore(n, map[string]string{kioutil.PathAnnotation: p, kioutil.LegacyPathAnnotation: p}); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// restore sets the annotations of kept that n lacks, in a stable order.
+func restore(n *yaml.RNode, kept map[string]string) error {
+	has := n.GetAnnotations()
+	keys := make([]string, 0, len(kept))
+	for key := range kept {
+		if _, ok := has[key]; !ok {
+			keys = append(keys, key)
+		}
+	}
+	slices.Sort(keys)
+	for _, key := range keys {
+		if err := n.PipeE(yaml.SetAnnotation(key, kept[key])); err != nil {
+			return fmt.Errorf("annotating %s %s: %w", n.GetKind(), n.GetName(), err)
+		}
+	}
+	return nil
+}
+
+// headComment is the comment above an object, wherever the YAML parser put it.
+type headComment struct{ document, node, firstKey string }
+
+func headCommentOf(n *yaml.RNode) headComment {
+	c := headComment{document: n.Document().HeadComment, node: n.YNode().HeadComment}
+	if content := n.YNode().Content; len(content) > 0 {
+		c.firstKey = content[0].HeadComment
+	}
+	return c
+}
+
+// setOn gives n the comment c. The transformer marks the objects it makes with a Helm
+// `# Source:` comment; orchestrators copy an input's comments onto its output themselves, so
+// an object that was in the input must come back with exactly its own.
+func (c headComment) setOn(n *yaml.RNode) {
+	n.Document().HeadComment = c.document
+	n.YNode().HeadComment = c.node
+	if content := n.YNode().Content; len(content) > 0 {
+		content[0].HeadComment = c.firstKey
+	}
+}
+
+func isBookkeeping(key string) bool {
+	return strings.HasPrefix(key, internalPrefix) || slices.Contains(bookkeeping, key)
 }
 
 // identity is an object's kind, namespace and name.
