@@ -22,7 +22,7 @@ import (
 
 var _ helmpostrender.PostRenderer = postrender.PostRenderer{}
 
-func testChart(t *testing.T) string {
+func testChart(t testing.TB) string {
 	return filepath.Join(testutil.RepoRoot(t), "test", "charts", "mastodon-like")
 }
 
