@@ -53,6 +53,7 @@ var commands = []func(Streams) *cobra.Command{
 	newChartValuesCommand,
 	newPostRenderCommand,
 	newStatusCommand,
+	newFnCommand,
 	newVersionCommand,
 }
 
