@@ -11,7 +11,7 @@ export MASTOSCALE_HELM3     = $(HELM3)
 export MASTOSCALE_HELM4     = $(HELM4)
 export MASTOSCALE_KUSTOMIZE = $(KUSTOMIZE)
 
-.PHONY: run build test unit update bench tools helm-plugin plots
+.PHONY: run build test unit update bench tools helm-plugin plots example-kustomize
 run:
 	$(GO) run ./cmd/mastoscale render
 
@@ -41,6 +41,10 @@ helm-plugin:
 plots:
 	$(GO) run ./cmd/mastoscale simulate --preset split --trace viral --compare examples/seed.yaml --plot examples/simulate/simulate-viral.svg
 	$(GO) run ./cmd/mastoscale simulate --preset split --trace viral --compare pkg/simulate/testdata/tuned.yaml --plot examples/simulate/simulate-viral-tuned.svg
+
+# example-kustomize builds the kustomize example with the function and fails if kustomize skipped it.
+example-kustomize: build $(KUSTOMIZE)
+	$(KUSTOMIZE) build --enable-alpha-plugins --enable-exec kustomize/autoscaled | bin/mastoscale fn --verify kustomize/autoscaled/sidekiq-layout.yaml
 
 tools: $(HELM3) $(HELM4) $(KUSTOMIZE)
 
