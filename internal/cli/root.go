@@ -48,6 +48,7 @@ Helm post-renderer (post-render), or as a kustomize KRM function (fn).`,
 var commands = []func(Streams) *cobra.Command{
 	newRenderCommand,
 	newCheckCommand,
+	newPostRenderCommand,
 	newVersionCommand,
 }
 

@@ -1,0 +1,134 @@
+package cli
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/mastoscale/mastoscale/pkg/layout"
+	"github.com/mastoscale/mastoscale/pkg/postrender"
+	"github.com/spf13/cobra"
+)
+
+// helmPluginDirEnv is set by Helm 4 when it runs a plugin; its stderr is then not shown, so
+// diagnostics also go to a log file.
+const helmPluginDirEnv = "HELM_PLUGIN_DIR"
+
+func newPostRenderCommand(s Streams) *cobra.Command {
+	var lf layoutFlags
+	var errorLog string
+	cmd := &cobra.Command{
+		Use:   "post-render [-f layout.yaml | --preset NAME] [--error-log PATH]",
+		Short: "Helm post-renderer: autoscale the Sidekiq of the Mastodon release read from stdin",
+		Long: `post-render reads the manifests of a Mastodon release (either official chart) from
+stdin and writes them to stdout with KEDA ScaledObjects for the Sidekiq workers, the
+TriggerAuthentication they share, and no replicas on autoscaled Deployments. Redis, the
+release name and the Mastodon version are read from the release; a layout only needs what
+differs. With a layout or preset whose workers differ from the release's, the chart's Sidekiq
+Deployments are replaced by the layout's, cloned from the chart's pod template.
+
+Helm 3:  helm install ... --post-renderer mastoscale --post-renderer-args post-render
+Helm 4:  helm plugin install ./helm-plugin && helm install ... --post-renderer mastoscale
+
+On failure nothing is written to stdout and the error goes to stderr. Helm 4 hides a
+plugin's stderr, so when run as a Helm 4 plugin the findings of the last run are also written
+to ${XDG_STATE_HOME:-~/.local/state}/mastoscale/post-render.log (or --error-log).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			logPath := errorLogPath(errorLog)
+			err := postRender(cmd, &lf, s, logPath)
+			if err != nil && logPath != "" {
+				fmt.Fprintf(s.ErrOut, "mastoscale: the findings are also in %s\n", logPath)
+			}
+			return err
+		},
+	}
+	lf.register(cmd)
+	cmd.Flags().StringVar(&errorLog, "error-log", "", "also write the findings of this run to this file (default under $XDG_STATE_HOME when run as a Helm 4 plugin)")
+	return cmd
+}
+
+func postRender(cmd *cobra.Command, lf *layoutFlags, s Streams, logPath string) error {
+	opts, err := postRenderOptions(cmd, lf)
+	var out bytes.Buffer
+	var res *postrender.Result
+	if err == nil {
+		res, err = postrender.Run(s.In, &out, opts)
+	}
+	// Warnings and notes go to stderr; the error, which names every problem, is printed by Run.
+	var advice bytes.Buffer
+	if res != nil {
+		for _, f := range res.Findings {
+			if f.Severity != postrender.SeverityError {
+				fmt.Fprintf(&advice, "%s: %s\n", f.Severity, f)
+			}
+		}
+	}
+	if _, werr := s.ErrOut.Write(advice.Bytes()); werr != nil && err == nil {
+		err = werr
+	}
+	if logPath != "" {
+		log := advice.Bytes()
+		if err != nil {
+			log = fmt.Appendf(log, "error: %v\n", err)
+		}
+		writeLog(logPath, log, s.ErrOut)
+	}
+	if err != nil {
+		return err
+	}
+	_, err = s.Out.Write(out.Bytes())
+	return err
+}
+
+// postRenderOptions: no layout attaches autoscaling to the workers the release runs; a preset
+// is built for the release's Mastodon version unless --mastodon-version names one.
+func postRenderOptions(cmd *cobra.Command, lf *layoutFlags) (postrender.Options, error) {
+	switch {
+	case lf.file == "" && lf.preset == "":
+		return postrender.Options{}, nil
+	case lf.file == "" && !cmd.Flags().Changed("mastodon-version"):
+		if !slices.Contains(layout.Presets, lf.preset) {
+			return postrender.Options{}, fmt.Errorf("unknown preset %q: use one of %v", lf.preset, layout.Presets)
+		}
+		return postrender.Options{Preset: lf.preset}, nil
+	}
+	l, _, err := lf.load()
+	return postrender.Options{Layout: l}, err
+}
+
+// errorLogPath is --error-log, or the state directory when Helm 4 runs us as a plugin.
+func errorLogPath(flag string) string {
+	if flag != "" || os.Getenv(helmPluginDirEnv) == "" {
+		return flag
+	}
+	state := os.Getenv("XDG_STATE_HOME")
+	if state == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return filepath.Join(os.TempDir(), "mastoscale-post-render.log")
+		}
+		state = filepath.Join(home, ".local", "state")
+	}
+	return filepath.Join(state, "mastoscale", "post-render.log")
+}
+
+func writeLog(path string, data []byte, errOut io.Writer) {
+	if path == "" {
+		return
+	}
+	if len(data) == 0 {
+		data = []byte("ok: no findings\n")
+	}
+	err := os.MkdirAll(filepath.Dir(path), 0o755)
+	if err == nil {
+		err = os.WriteFile(path, data, 0o644)
+	}
+	if err != nil {
+		fmt.Fprintf(errOut, "mastoscale: writing the error log: %s\n", strings.TrimSpace(err.Error()))
+	}
+}

@@ -1,0 +1,325 @@
+package postrender
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/mastoscale/mastoscale/pkg/mastodon"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+)
+
+const hookAnnotation = "helm.sh/hook"
+
+// doc is one input document with the metadata the transformer looks at, read once.
+type doc struct {
+	node                              *yaml.RNode
+	apiVersion, kind, name, namespace string
+	labels                            map[string]string
+	hook                              bool
+}
+
+func (d *doc) ref() *ResourceRef {
+	return &ResourceRef{APIVersion: d.apiVersion, Kind: d.kind, Name: d.name, Namespace: d.namespace}
+}
+
+type objectKey struct{ namespace, name string }
+
+// stream indexes the input documents so every lookup is a map access: the transformer stays
+// linear in the number of documents.
+type stream struct {
+	docs       []*doc
+	configMaps map[objectKey]*doc
+	secrets    map[objectKey]*doc
+	// releases are the Mastodon releases found, in input order, keyed by instance label.
+	releases     []*release
+	releaseIndex map[string]*release
+	// scaledObjects and triggerAuths are KEDA objects already in the input (our own output on
+	// a second run), by namespace and name.
+	scaledObjects map[objectKey]*doc
+	triggerAuths  map[objectKey]*doc
+}
+
+// release is one Mastodon release: its Sidekiq Deployments and what they run.
+type release struct {
+	name    string // app.kubernetes.io/instance
+	workers []*runningWorker
+}
+
+// runningWorker is a Sidekiq Deployment of the release as the chart rendered it.
+type runningWorker struct {
+	doc       *doc
+	name      string // component label without "sidekiq-"
+	container *yaml.RNode
+	argv      []string // command followed by args
+	sidekiq   sidekiqArgs
+	replicas  *int32
+	grace     *int64
+}
+
+type sidekiqArgs struct {
+	concurrency *int32
+	timeout     *int32
+	queues      []queueArg
+	parseErr    string
+}
+
+type queueArg struct {
+	name   string
+	weight *int32
+}
+
+func readStream(nodes []*yaml.RNode) (*stream, error) {
+	s := &stream{
+		configMaps:    map[objectKey]*doc{},
+		secrets:       map[objectKey]*doc{},
+		releaseIndex:  map[string]*release{},
+		scaledObjects: map[objectKey]*doc{},
+		triggerAuths:  map[objectKey]*doc{},
+	}
+	for i, n := range nodes {
+		d, err := readDoc(n)
+		if err != nil {
+			return nil, fmt.Errorf("document %d: %w", i+1, err)
+		}
+		s.docs = append(s.docs, d)
+		key := objectKey{d.namespace, d.name}
+		switch {
+		case d.hook:
+			continue
+		case d.kind == "ConfigMap" && d.apiVersion == "v1":
+			s.configMaps[key] = d
+		case d.kind == "Secret" && d.apiVersion == "v1":
+			s.secrets[key] = d
+		case d.kind == "ScaledObject" && strings.HasPrefix(d.apiVersion, "keda.sh/"):
+			s.scaledObjects[key] = d
+		case d.kind == "TriggerAuthentication" && strings.HasPrefix(d.apiVersion, "keda.sh/"):
+			s.triggerAuths[key] = d
+		case d.kind == "Deployment" && d.apiVersion == "apps/v1":
+			if w := readWorker(d); w != nil {
+				instance := d.labels[mastodon.LabelInstance]
+				r := s.releaseIndex[instance]
+				if r == nil {
+					r = &release{name: instance}
+					s.releaseIndex[instance] = r
+					s.releases = append(s.releases, r)
+				}
+				r.workers = append(r.workers, w)
+			}
+		}
+	}
+	return s, nil
+}
+
+func readDoc(n *yaml.RNode) (*doc, error) {
+	if n.YNode().Kind != yaml.MappingNode {
+		return &doc{node: n}, nil // not an object: pass it through
+	}
+	d := &doc{node: n, apiVersion: n.GetApiVersion(), kind: n.GetKind(), name: n.GetName(), namespace: n.GetNamespace()}
+	d.labels = n.GetLabels()
+	_, d.hook = n.GetAnnotations()[hookAnnotation]
+	return d, nil
+}
+
+// readWorker returns the Sidekiq worker a Deployment runs, or nil when it is not one: the
+// charts label Sidekiq Deployments with component sidekiq-<worker> and part-of rails, and run
+// `bundle exec sidekiq` in one container.
+func readWorker(d *doc) *runningWorker {
+	component := d.labels[mastodon.LabelComponent]
+	if !strings.HasPrefix(component, mastodon.ComponentPrefix) || d.labels[mastodon.LabelPartOf] != mastodon.PartOfRails {
+		return nil
+	}
+	containers, _ := d.node.Pipe(yaml.Lookup("spec", "template", "spec", "containers"))
+	if containers == nil {
+		return nil
+	}
+	elems, _ := containers.Elements()
+	for _, c := range elems {
+		argv := append(stringList(c, "command"), stringList(c, "args")...)
+		i := sidekiqIndex(argv)
+		if i < 0 {
+			continue
+		}
+		w := &runningWorker{doc: d, name: strings.TrimPrefix(component, mastodon.ComponentPrefix), container: c, argv: argv}
+		w.sidekiq = parseSidekiqArgs(argv[i+1:])
+		if v := scalar(d.node, "spec", "replicas"); v != "" {
+			if n, err := strconv.ParseInt(v, 10, 32); err == nil {
+				w.replicas = ptrTo(int32(n))
+			}
+		}
+		if v := scalar(d.node, "spec", "template", "spec", "terminationGracePeriodSeconds"); v != "" {
+			if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+				w.grace = &n
+			}
+		}
+		return w
+	}
+	return nil
+}
+
+// sidekiqIndex finds `sidekiq` in `bundle exec sidekiq ...` (or a bare `sidekiq ...`).
+func sidekiqIndex(argv []string) int {
+	for i, a := range argv {
+		if a == "sidekiq" && (i == 0 || (i >= 2 && argv[i-1] == "exec" && argv[i-2] == "bundle")) {
+			return i
+		}
+	}
+	return -1
+}
+
+// parseSidekiqArgs reads -c/--concurrency, -t/--timeout and -q/--queue name[,weight].
+func parseSidekiqArgs(args []string) sidekiqArgs {
+	var s sidekiqArgs
+	for i := 0; i < len(args); i++ {
+		opt, val, inline := strings.Cut(args[i], "=")
+		next := func() (string, bool) {
+			if inline {
+				return val, true
+			}
+			if i+1 < len(args) {
+				i++
+				return args[i], true
+			}
+			return "", false
+		}
+		switch opt {
+		case "-c", "--concurrency":
+			v, ok := next()
+			n, err := strconv.ParseInt(v, 10, 32)
+			if !ok || err != nil {
+				s.parseErr = fmt.Sprintf("-c %q is not a number", v)
+				continue
+			}
+			s.concurrency = ptrTo(int32(n))
+		case "-t", "--timeout":
+			v, ok := next()
+			n, err := strconv.ParseInt(v, 10, 32)
+			if !ok || err != nil {
+				s.parseErr = fmt.Sprintf("-t %q is not a number", v)
+				continue
+			}
+			s.timeout = ptrTo(int32(n))
+		case "-q", "--queue":
+			v, ok := next()
+			if !ok {
+				s.parseErr = "-q without a queue"
+				continue
+			}
+			name, weight, hasWeight := strings.Cut(v, ",")
+			q := queueArg{name: name}
+			if hasWeight {
+				n, err := strconv.ParseInt(weight, 10, 32)
+				if err != nil {
+					s.parseErr = fmt.Sprintf("-q %q has a weight that is not a number", v)
+					continue
+				}
+				q.weight = ptrTo(int32(n))
+			}
+			s.queues = append(s.queues, q)
+		case "-C", "--config":
+			s.parseErr = "the queues come from a Sidekiq config file (-C), which the post-renderer cannot read"
+			next()
+		}
+	}
+	if s.parseErr == "" && len(s.queues) == 0 {
+		s.parseErr = "the command names no queue (-q)"
+	}
+	return s
+}
+
+// envSource is where a container's environment variable comes from.
+type envSource struct {
+	value   string
+	literal bool
+	secret  *mastodon.SecretKeyRef
+	from    string // for messages: "ConfigMap mastodon-env"
+}
+
+// environment resolves the container's environment the way the kubelet does: envFrom in
+// order (later wins), then env (wins over envFrom). ConfigMaps and Secrets are looked up in
+// the stream; a Secret's keys are known only when it is in the stream.
+func (s *stream) environment(w *runningWorker) map[string]envSource {
+	env := map[string]envSource{}
+	ns := w.doc.namespace
+	envFrom, _ := w.container.Pipe(yaml.Lookup("envFrom"))
+	if envFrom != nil {
+		elems, _ := envFrom.Elements()
+		for _, e := range elems {
+			prefix := scalar(e, "prefix")
+			if name := scalar(e, "configMapRef", "name"); name != "" {
+				if cm := s.configMaps[objectKey{ns, name}]; cm != nil {
+					for k, v := range cm.node.GetDataMap() {
+						env[prefix+k] = envSource{value: v, literal: true, from: "ConfigMap " + name}
+					}
+				}
+			}
+			if name := scalar(e, "secretRef", "name"); name != "" {
+				if sec := s.secrets[objectKey{ns, name}]; sec != nil {
+					for _, k := range secretKeys(sec.node) {
+						env[prefix+k] = envSource{secret: &mastodon.SecretKeyRef{Name: name, Key: k}, from: "Secret " + name}
+					}
+				}
+			}
+		}
+	}
+	list, _ := w.container.Pipe(yaml.Lookup("env"))
+	if list != nil {
+		elems, _ := list.Elements()
+		for _, e := range elems {
+			name := scalar(e, "name")
+			switch {
+			case e.Field("valueFrom") == nil:
+				env[name] = envSource{value: scalar(e, "value"), literal: true, from: "env of " + w.doc.name}
+			case scalar(e, "valueFrom", "secretKeyRef", "name") != "":
+				env[name] = envSource{secret: &mastodon.SecretKeyRef{
+					Name: scalar(e, "valueFrom", "secretKeyRef", "name"),
+					Key:  scalar(e, "valueFrom", "secretKeyRef", "key"),
+				}, from: "env of " + w.doc.name}
+			case scalar(e, "valueFrom", "configMapKeyRef", "name") != "":
+				cmName, key := scalar(e, "valueFrom", "configMapKeyRef", "name"), scalar(e, "valueFrom", "configMapKeyRef", "key")
+				if cm := s.configMaps[objectKey{ns, cmName}]; cm != nil {
+					if v, ok := cm.node.GetDataMap()[key]; ok {
+						env[name] = envSource{value: v, literal: true, from: "ConfigMap " + cmName}
+					}
+				}
+			}
+		}
+	}
+	return env
+}
+
+func secretKeys(n *yaml.RNode) []string {
+	var keys []string
+	for _, f := range []string{"data", "stringData"} {
+		m, _ := n.Pipe(yaml.Lookup(f))
+		if m == nil || m.YNode().Kind != yaml.MappingNode {
+			continue
+		}
+		fields, _ := m.Fields()
+		keys = append(keys, fields...)
+	}
+	return keys
+}
+
+// scalar returns the scalar value at path, or "".
+func scalar(n *yaml.RNode, path ...string) string {
+	v, err := n.Pipe(yaml.Lookup(path...))
+	if err != nil || v == nil || v.YNode().Kind != yaml.ScalarNode || v.YNode().Tag == yaml.NodeTagNull {
+		return ""
+	}
+	return v.YNode().Value
+}
+
+func stringList(n *yaml.RNode, field string) []string {
+	v := n.Field(field)
+	if v == nil || v.Value.YNode().Kind != yaml.SequenceNode {
+		return nil
+	}
+	var out []string
+	for _, e := range v.Value.YNode().Content {
+		out = append(out, e.Value)
+	}
+	return out
+}
+
+func ptrTo[T any](v T) *T { return &v }
