@@ -49,6 +49,7 @@ var commands = []func(Streams) *cobra.Command{
 	newRenderCommand,
 	newCheckCommand,
 	newPostRenderCommand,
+	newLintCommand,
 	newVersionCommand,
 }
 
