@@ -67,9 +67,9 @@ func TestLintCommands(t *testing.T) {
 // TestPostRenderCheckAndWrite is render --check for the post-renderer: CI pipes
 // `helm template` into `post-render --check` against the committed output.
 func TestPostRenderCheckAndWrite(t *testing.T) {
-	input, err := os.ReadFile("../../pkg/postrender/testdata/legacy-chart-split/input.yaml")
+	input, err := os.ReadFile("../../pkg/postrender/testdata/cases/legacy-chart-split/input.yaml")
 	require.NoError(t, err)
-	layout := "../../pkg/postrender/testdata/legacy-chart-split/layout.yaml"
+	layout := "../../pkg/postrender/testdata/cases/legacy-chart-split/layout.yaml"
 	committed := filepath.Join(t.TempDir(), "mastodon.yaml")
 	run := func(args ...string) (int, string, string) {
 		var out, errOut bytes.Buffer

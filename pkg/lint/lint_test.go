@@ -3,6 +3,7 @@ package lint_test
 import (
 	"bytes"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -134,7 +135,13 @@ func TestOwnOutputs(t *testing.T) {
 	root := testutil.RepoRoot(t)
 	rendered, err := filepath.Glob(filepath.Join(root, "examples/rendered/*.yaml"))
 	require.NoError(t, err)
-	postRendered, err := filepath.Glob(filepath.Join(root, "pkg/postrender/testdata/*/expected.yaml"))
+	var postRendered []string
+	err = filepath.WalkDir(filepath.Join(root, "pkg/postrender/testdata"), func(path string, d fs.DirEntry, err error) error {
+		if err == nil && d.Name() == "expected.yaml" {
+			postRendered = append(postRendered, path)
+		}
+		return err
+	})
 	require.NoError(t, err)
 	require.NotEmpty(t, rendered)
 	require.NotEmpty(t, postRendered)

@@ -1,6 +1,9 @@
 package postrender
 
 import (
+	"fmt"
+	"strings"
+
 	"github.com/mastoscale/mastoscale/pkg/layout"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
@@ -40,6 +43,19 @@ type Finding struct {
 	Resource *ResourceRef
 }
 
+// String renders a finding as `field: message (Kind name)`.
+func (x Finding) String() string {
+	var b strings.Builder
+	if x.Field != "" {
+		b.WriteString(x.Field + ": ")
+	}
+	b.WriteString(x.Message)
+	if x.Resource != nil {
+		fmt.Fprintf(&b, " (%s %s)", x.Resource.Kind, x.Resource.Name)
+	}
+	return b.String()
+}
+
 // ResourceRef identifies an object of the release.
 type ResourceRef struct {
 	APIVersion string
@@ -50,6 +66,7 @@ type ResourceRef struct {
 
 // Transform returns the documents of a Mastodon release with autoscaled Sidekiq.
 //
+// It edits the chart's Sidekiq Deployments in place and returns the other nodes as they are.
 // When it fails, the error summarises and Result.Findings carries every finding with its field
 // path; the returned nodes are then nil.
 func Transform(nodes []*yaml.RNode, opts Options) ([]*yaml.RNode, *Result, error) {

@@ -9,6 +9,7 @@ import (
 	"github.com/mastoscale/mastoscale/pkg/layout"
 	"github.com/mastoscale/mastoscale/pkg/mastodon"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
@@ -66,14 +67,12 @@ func inferLayout(s *stream, r *release, opts Options, f *findings) *layout.Sidek
 		l = &layout.SidekiqLayout{APIVersion: layout.APIVersion, Kind: layout.Kind, Metadata: layout.Metadata{Name: r.name}}
 		for _, rw := range r.workers {
 			w := rw.layoutWorker()
-			if w.ConsumesScheduler() {
-				w.Replicas = rw.replicas
-				if len(w.Queues) > 1 {
-					f.add(SeverityWarning, nil, rw.doc.ref(),
-						"worker %q consumes %q and other queues, so it must stay at one replica and is not autoscaled: split its queues with --preset %s or a layout", w.Name, mastodon.SchedulerQueue, layout.PresetSplit)
-				}
-			} else {
+			switch {
+			case !w.ConsumesScheduler():
 				w.Autoscale = &layout.Autoscale{}
+			case len(w.Queues) > 1:
+				f.add(SeverityWarning, nil, rw.doc.ref(),
+					"worker %q consumes %q and other queues, so it must stay at one replica and is not autoscaled: split its queues with --preset %s or a layout", w.Name, mastodon.SchedulerQueue, layout.PresetSplit)
 			}
 			l.Spec.Workers = append(l.Spec.Workers, w)
 		}
@@ -250,12 +249,12 @@ func inferRedis(red *layout.Redis, env map[string]envSource, w *runningWorker, f
 				if err != nil {
 					f.add(SeverityError, redisPath.Child("port"), ref, "%sPORT %q in %s is not a number: set spec.redis.port", prefix, port.value, port.from)
 				} else {
-					red.Port = ptrTo(int32(n))
+					red.Port = ptr.To(int32(n))
 				}
 			}
 			if db, ok := env[prefix+"DB"]; ok && db.literal && db.value != "" {
 				if n, err := strconv.ParseInt(db.value, 10, 32); err == nil {
-					red.DatabaseIndex = ptrTo(int32(n))
+					red.DatabaseIndex = ptr.To(int32(n))
 				}
 			}
 			if user, ok := env[prefix+"USER"]; ok && user.literal && red.Username == "" {

@@ -21,14 +21,14 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
-// TestCases runs every directory of testdata: input.yaml (a release as a chart renders it),
+// TestCases runs every directory of testdata/cases: input.yaml (a release as a chart renders it),
 // an optional layout.yaml, and either errors.txt (regexps the error must match) or the golden
 // expected.yaml, expected.diff (what changed, for reviewers) and findings.txt.
 func TestCases(t *testing.T) {
-	dirs, err := os.ReadDir("testdata")
+	dirs, err := os.ReadDir(filepath.Join("testdata", "cases"))
 	require.NoError(t, err)
 	for _, d := range dirs {
-		dir := filepath.Join("testdata", d.Name())
+		dir := filepath.Join("testdata", "cases", d.Name())
 		t.Run(d.Name(), func(t *testing.T) {
 			input, err := os.ReadFile(filepath.Join(dir, "input.yaml"))
 			require.NoError(t, err)

@@ -101,10 +101,7 @@ type Ref struct {
 // Deployments that run `bundle exec sidekiq` are workers whether or not they carry the
 // charts' labels. Helm hooks are left out, as the post-renderer leaves them alone.
 func ReadRelease(nodes []*yaml.RNode) (*Manifest, error) {
-	s, err := readStream(nodes)
-	if err != nil {
-		return nil, err
-	}
+	s := readStream(nodes)
 	index := make(map[*yaml.RNode]int, len(nodes))
 	for i, n := range nodes {
 		index[n] = i

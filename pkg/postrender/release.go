@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/mastoscale/mastoscale/pkg/mastodon"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
@@ -34,9 +35,10 @@ type stream struct {
 	// releases are the Mastodon releases found, in input order, keyed by instance label.
 	releases     []*release
 	releaseIndex map[string]*release
-	// scaledObjects and triggerAuths are KEDA objects already in the input (our own output on
-	// a second run), by namespace and name.
-	scaledObjects map[objectKey]*doc
+	// scaledObjects are the ScaledObjects already in the input (our own output on a second
+	// run) by namespace and target Deployment; triggerAuths the TriggerAuthentications by
+	// namespace and name.
+	scaledObjects map[objectKey][]*doc
 	triggerAuths  map[objectKey]*doc
 }
 
@@ -69,19 +71,16 @@ type queueArg struct {
 	weight *int32
 }
 
-func readStream(nodes []*yaml.RNode) (*stream, error) {
+func readStream(nodes []*yaml.RNode) *stream {
 	s := &stream{
 		configMaps:    map[objectKey]*doc{},
 		secrets:       map[objectKey]*doc{},
 		releaseIndex:  map[string]*release{},
-		scaledObjects: map[objectKey]*doc{},
+		scaledObjects: map[objectKey][]*doc{},
 		triggerAuths:  map[objectKey]*doc{},
 	}
-	for i, n := range nodes {
-		d, err := readDoc(n)
-		if err != nil {
-			return nil, fmt.Errorf("document %d: %w", i+1, err)
-		}
+	for _, n := range nodes {
+		d := readDoc(n)
 		s.docs = append(s.docs, d)
 		key := objectKey{d.namespace, d.name}
 		switch {
@@ -92,7 +91,8 @@ func readStream(nodes []*yaml.RNode) (*stream, error) {
 		case d.kind == "Secret" && d.apiVersion == "v1":
 			s.secrets[key] = d
 		case d.kind == "ScaledObject" && strings.HasPrefix(d.apiVersion, "keda.sh/"):
-			s.scaledObjects[key] = d
+			target := objectKey{d.namespace, scalar(d.node, "spec", "scaleTargetRef", "name")}
+			s.scaledObjects[target] = append(s.scaledObjects[target], d)
 		case d.kind == "TriggerAuthentication" && strings.HasPrefix(d.apiVersion, "keda.sh/"):
 			s.triggerAuths[key] = d
 		case d.kind == "Deployment" && d.apiVersion == "apps/v1":
@@ -108,17 +108,17 @@ func readStream(nodes []*yaml.RNode) (*stream, error) {
 			}
 		}
 	}
-	return s, nil
+	return s
 }
 
-func readDoc(n *yaml.RNode) (*doc, error) {
+func readDoc(n *yaml.RNode) *doc {
 	if n.YNode().Kind != yaml.MappingNode {
-		return &doc{node: n}, nil // not an object: pass it through
+		return &doc{node: n} // not an object: pass it through
 	}
 	d := &doc{node: n, apiVersion: n.GetApiVersion(), kind: n.GetKind(), name: n.GetName(), namespace: n.GetNamespace()}
 	d.labels = n.GetLabels()
 	_, d.hook = n.GetAnnotations()[hookAnnotation]
-	return d, nil
+	return d
 }
 
 // readWorker returns the Sidekiq worker a Deployment runs, or nil when it is not one: the
@@ -144,7 +144,7 @@ func readWorker(d *doc) *runningWorker {
 		w.sidekiq = parseSidekiqArgs(argv[i+1:])
 		if v := scalar(d.node, "spec", "replicas"); v != "" {
 			if n, err := strconv.ParseInt(v, 10, 32); err == nil {
-				w.replicas = ptrTo(int32(n))
+				w.replicas = ptr.To(int32(n))
 			}
 		}
 		if v := scalar(d.node, "spec", "template", "spec", "terminationGracePeriodSeconds"); v != "" {
@@ -182,23 +182,24 @@ func parseSidekiqArgs(args []string) sidekiqArgs {
 			}
 			return "", false
 		}
+		number := func(flag string) *int32 {
+			v, ok := next()
+			n, err := strconv.ParseInt(v, 10, 32)
+			if !ok || err != nil {
+				s.parseErr = fmt.Sprintf("%s %q is not a number", flag, v)
+				return nil
+			}
+			return ptr.To(int32(n))
+		}
 		switch opt {
 		case "-c", "--concurrency":
-			v, ok := next()
-			n, err := strconv.ParseInt(v, 10, 32)
-			if !ok || err != nil {
-				s.parseErr = fmt.Sprintf("-c %q is not a number", v)
-				continue
+			if n := number("-c"); n != nil {
+				s.concurrency = n
 			}
-			s.concurrency = ptrTo(int32(n))
 		case "-t", "--timeout":
-			v, ok := next()
-			n, err := strconv.ParseInt(v, 10, 32)
-			if !ok || err != nil {
-				s.parseErr = fmt.Sprintf("-t %q is not a number", v)
-				continue
+			if n := number("-t"); n != nil {
+				s.timeout = n
 			}
-			s.timeout = ptrTo(int32(n))
 		case "-q", "--queue":
 			v, ok := next()
 			if !ok {
@@ -213,7 +214,7 @@ func parseSidekiqArgs(args []string) sidekiqArgs {
 					s.parseErr = fmt.Sprintf("-q %q has a weight that is not a number", v)
 					continue
 				}
-				q.weight = ptrTo(int32(n))
+				q.weight = ptr.To(int32(n))
 			}
 			s.queues = append(s.queues, q)
 		case "-C", "--config":
@@ -321,5 +322,3 @@ func stringList(n *yaml.RNode, field string) []string {
 	}
 	return out
 }
-
-func ptrTo[T any](v T) *T { return &v }

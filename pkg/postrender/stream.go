@@ -33,3 +33,17 @@ func Run(in io.Reader, out io.Writer, opts Options) (*Result, error) {
 	}
 	return res, nil
 }
+
+// PostRenderer is Run behind the one-method interface of Helm's Go API
+// (helm.sh/helm/v3/pkg/postrender.PostRenderer, and the same method in Helm 4), for programs
+// that drive Helm as a library: `install.PostRenderer = postrender.PostRenderer{}`.
+type PostRenderer struct{ Options Options }
+
+// Run transforms Helm's rendered manifests.
+func (p PostRenderer) Run(rendered *bytes.Buffer) (*bytes.Buffer, error) {
+	var out bytes.Buffer
+	if _, err := Run(rendered, &out, p.Options); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}

@@ -21,10 +21,7 @@ type plan struct {
 
 func transform(nodes []*yaml.RNode, opts Options) ([]*yaml.RNode, *Result, error) {
 	var f findings
-	s, err := readStream(nodes)
-	if err != nil {
-		return nil, &Result{}, err
-	}
+	s := readStream(nodes)
 	releases, ok := selectReleases(s, opts, &f)
 	if !ok {
 		return nil, &Result{Findings: f}, summarize(f)
@@ -116,7 +113,7 @@ func planRelease(s *stream, r *release, opts Options, f *findings) *plan {
 			errs.add(SeverityError, workersPath, rw.doc.ref(), "cannot read the Sidekiq command: %s: give a layout (-f) that lists the workers", rw.sidekiq.parseErr)
 		}
 	}
-	if len(errs) > 0 && opts.Layout == nil {
+	if len(errs) > 0 && opts.Layout == nil && opts.Preset == "" {
 		*f = append(*f, errs...)
 		return nil
 	}
@@ -214,8 +211,8 @@ func build(s *stream, r *release, l *layout.SidekiqLayout) (*plan, error) {
 	}
 	// Our own objects from an earlier run, and any ScaledObject on a Sidekiq Deployment, are
 	// replaced by this run's.
-	for key, d := range s.scaledObjects {
-		if key.namespace == ns && targets[scalar(d.node, "spec", "scaleTargetRef", "name")] {
+	for target := range targets {
+		for _, d := range s.scaledObjects[objectKey{ns, target}] {
 			p.owned[d.node] = true
 		}
 	}
@@ -278,17 +275,4 @@ func summarize(f findings) error {
 		return errors.New(lines[0])
 	}
 	return fmt.Errorf("%d problems:\n  %s", len(lines), strings.Join(lines, "\n  "))
-}
-
-// String renders a finding as `field: message (Kind name)`.
-func (x Finding) String() string {
-	var b strings.Builder
-	if x.Field != "" {
-		b.WriteString(x.Field + ": ")
-	}
-	b.WriteString(x.Message)
-	if x.Resource != nil {
-		fmt.Fprintf(&b, " (%s %s)", x.Resource.Kind, x.Resource.Name)
-	}
-	return b.String()
 }

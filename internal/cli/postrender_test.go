@@ -1,0 +1,77 @@
+package cli
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mastoscale/mastoscale/internal/testutil"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func release(t *testing.T) []byte {
+	data, err := os.ReadFile(filepath.Join(testutil.RepoRoot(t), "pkg", "postrender", "testdata", "cases", "legacy-chart-default", "input.yaml"))
+	require.NoError(t, err)
+	return data
+}
+
+func TestPostRenderCommand(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		args       []string
+		pluginDir  bool // run as Helm 4 does, with HELM_PLUGIN_DIR set
+		code       int
+		stderr     string // a substring of stderr
+		logged     string // a substring of the log file, "" for no log file
+		scaledObjs int
+	}{
+		{name: "attach", args: nil, stderr: `warning: worker "all-queues" consumes "scheduler"`},
+		{name: "preset", args: []string{"--preset", "split"}, scaledObjs: 4},
+		{name: "preset for another version", args: []string{"--preset", "split", "--mastodon-version", "4.3"}, code: 1,
+			stderr: `consumes queue "fasp", which no worker of the layout consumes`},
+		{name: "unknown preset", args: []string{"--preset", "nope"}, code: 1, stderr: `unknown preset "nope"`},
+		{name: "file and preset", args: []string{"--preset", "split", "-f", "x.yaml"}, code: 1, stderr: "give --file or --preset, not both"},
+		{name: "plugin logs its findings", pluginDir: true, args: []string{"--preset", "split"}, scaledObjs: 4, logged: "ok: no findings"},
+		{name: "plugin logs its error", pluginDir: true, args: []string{"--preset", "nope"}, code: 1,
+			stderr: "the findings are also in", logged: `error: unknown preset "nope"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			state := t.TempDir()
+			t.Setenv("XDG_STATE_HOME", state)
+			t.Setenv(helmPluginDirEnv, "")
+			if tc.pluginDir {
+				t.Setenv(helmPluginDirEnv, t.TempDir())
+			}
+			var stdout, stderr bytes.Buffer
+			code := Run(append([]string{"post-render"}, tc.args...), Streams{In: bytes.NewReader(release(t)), Out: &stdout, ErrOut: &stderr})
+			assert.Equal(t, tc.code, code, stderr.String())
+			assert.Contains(t, stderr.String(), tc.stderr)
+			if tc.code != 0 {
+				assert.Zero(t, stdout.Len(), "a failed post-render writes nothing on stdout")
+			} else {
+				assert.Equal(t, tc.scaledObjs, strings.Count(stdout.String(), "kind: ScaledObject"))
+			}
+			log, err := os.ReadFile(filepath.Join(state, "mastoscale", "post-render.log"))
+			if tc.logged == "" {
+				assert.True(t, os.IsNotExist(err), "no log file outside Helm 4")
+				return
+			}
+			require.NoError(t, err)
+			assert.Contains(t, string(log), tc.logged)
+		})
+	}
+}
+
+func TestPostRenderErrorLogFlag(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sub", "post-render.log")
+	var stdout, stderr bytes.Buffer
+	code := Run([]string{"post-render", "--error-log", path}, Streams{In: strings.NewReader("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"), Out: &stdout, ErrOut: &stderr})
+	assert.Equal(t, 1, code)
+	assert.Zero(t, stdout.Len())
+	log, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Contains(t, string(log), "error: no Sidekiq Deployment found")
+}
