@@ -21,8 +21,9 @@ const helmPluginDirEnv = "HELM_PLUGIN_DIR"
 func newPostRenderCommand(s Streams) *cobra.Command {
 	var lf layoutFlags
 	var errorLog string
+	out := outputFlags{input: " < input"}
 	cmd := &cobra.Command{
-		Use:   "post-render [-f layout.yaml | --preset NAME] [--error-log PATH]",
+		Use:   "post-render [-f layout.yaml | --preset NAME] [--error-log PATH] [--check FILE | --write FILE]",
 		Short: "Helm post-renderer: autoscale the Sidekiq of the Mastodon release read from stdin",
 		Long: `post-render reads the manifests of a Mastodon release (either official chart) from
 stdin and writes them to stdout with KEDA ScaledObjects for the Sidekiq workers, the
@@ -36,11 +37,15 @@ Helm 4:  helm plugin install ./cmd/mastoscale/helm-plugin && helm install ... --
 
 On failure nothing is written to stdout and the error goes to stderr. Helm 4 hides a
 plugin's stderr, so when run as a Helm 4 plugin the findings of the last run are also written
-to ${XDG_STATE_HOME:-~/.local/state}/mastoscale/post-render.log (or --error-log).`,
+to ${XDG_STATE_HOME:-~/.local/state}/mastoscale/post-render.log (or --error-log).
+
+In CI, --check FILE compares FILE with the output as objects and exits 1 with a diff when
+they differ (helm template ... | mastoscale post-render --check rendered.yaml); --write FILE
+regenerates it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			logPath := errorLogPath(errorLog)
-			err := postRender(cmd, &lf, s, logPath)
+			err := postRender(cmd, &lf, &out, s, logPath)
 			if err != nil && logPath != "" {
 				fmt.Fprintf(s.ErrOut, "mastoscale: the findings are also in %s\n", logPath)
 			}
@@ -48,11 +53,12 @@ to ${XDG_STATE_HOME:-~/.local/state}/mastoscale/post-render.log (or --error-log)
 		},
 	}
 	lf.register(cmd)
+	out.register(cmd)
 	cmd.Flags().StringVar(&errorLog, "error-log", "", "also write the findings of this run to this file (default under $XDG_STATE_HOME when run as a Helm 4 plugin)")
 	return cmd
 }
 
-func postRender(cmd *cobra.Command, lf *layoutFlags, s Streams, logPath string) error {
+func postRender(cmd *cobra.Command, lf *layoutFlags, of *outputFlags, s Streams, logPath string) error {
 	opts, err := postRenderOptions(cmd, lf)
 	var out bytes.Buffer
 	var res *postrender.Result
@@ -81,8 +87,7 @@ func postRender(cmd *cobra.Command, lf *layoutFlags, s Streams, logPath string) 
 	if err != nil {
 		return err
 	}
-	_, err = s.Out.Write(out.Bytes())
-	return err
+	return of.emit(s, out.Bytes(), "mastoscale post-render "+strings.Join(lf.args(), " "))
 }
 
 // postRenderOptions: no layout attaches autoscaling to the workers the release runs; a preset

@@ -57,6 +57,9 @@ not matter), and exits 1 with a diff when they differ. --write FILE regenerates 
 type outputFlags struct {
 	check string
 	write string
+	// input is how the command reads its input, shown after the regenerate command line
+	// (" < input" for commands reading stdin).
+	input string
 }
 
 func (f *outputFlags) register(cmd *cobra.Command) {
@@ -77,7 +80,7 @@ func (f *outputFlags) emit(s Streams, data []byte, regenerate string) error {
 		fmt.Fprintf(s.ErrOut, "wrote %s\n", f.write)
 		return nil
 	case f.check != "":
-		return checkDrift(s, f.check, data, strings.TrimSpace(regenerate)+" --write "+f.check)
+		return checkDrift(s, f.check, data, strings.TrimSpace(regenerate)+" --write "+f.check+f.input)
 	default:
 		_, err := s.Out.Write(data)
 		return err

@@ -54,6 +54,7 @@ var commands = []func(Streams) *cobra.Command{
 	newPostRenderCommand,
 	newStatusCommand,
 	newFnCommand,
+	newLintCommand,
 	newVersionCommand,
 }
 
