@@ -310,7 +310,7 @@ func (c *checker) checkWorker(w *postrender.Worker) {
 	if w.ArgsError != "" {
 		c.add(&w.Object, SeverityWarning, RuleSidekiqArgs, argsField(w),
 			"cannot read the Sidekiq command: %s; the checks of its queues and timeout are skipped",
-			strings.ReplaceAll(w.ArgsError, "the post-renderer", "mastoscale"))
+			w.ArgsError)
 	}
 	scaled := c.autoscaled(w)
 	if scaled && w.Replicas != nil {

@@ -218,7 +218,7 @@ func parseSidekiqArgs(args []string) sidekiqArgs {
 			}
 			s.queues = append(s.queues, q)
 		case "-C", "--config":
-			s.parseErr = "the queues come from a Sidekiq config file (-C), which the post-renderer cannot read"
+			s.parseErr = "the queues come from a Sidekiq config file (-C), which mastoscale cannot read"
 			next()
 		}
 	}

@@ -18,7 +18,7 @@ func TestParseSidekiqArgs(t *testing.T) {
 		{"long options", []string{"--concurrency=10", "--timeout", "60", "--queue=push,6"},
 			sidekiqArgs{concurrency: ptr.To[int32](10), timeout: ptr.To[int32](60), queues: []queueArg{{"push", ptr.To[int32](6)}}}},
 		{"config file", []string{"-C", "config/sidekiq.yml"},
-			sidekiqArgs{parseErr: "the queues come from a Sidekiq config file (-C), which the post-renderer cannot read"}},
+			sidekiqArgs{parseErr: "the queues come from a Sidekiq config file (-C), which mastoscale cannot read"}},
 		{"no queue", []string{"-c", "5"}, sidekiqArgs{concurrency: ptr.To[int32](5), parseErr: "the command names no queue (-q)"}},
 		{"bad weight", []string{"-q", "default,high"}, sidekiqArgs{parseErr: `-q "default,high" has a weight that is not a number`}},
 	} {
