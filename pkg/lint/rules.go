@@ -2,6 +2,7 @@ package lint
 
 import (
 	"fmt"
+	"github.com/mastoscale/mastoscale/internal/rnode"
 	"net/url"
 	"slices"
 	"strconv"
@@ -154,8 +155,8 @@ func (c *checker) readAutoscalers() {
 		scaledObjects[objectKey{namespace: o.Namespace, name: o.Name}] = true
 		a := &autoscaler{
 			obj:         o,
-			targetKind:  scalar(o.Node, "spec", "scaleTargetRef", "kind"),
-			targetName:  scalar(o.Node, "spec", "scaleTargetRef", "name"),
+			targetKind:  rnode.Scalar(o.Node, "spec", "scaleTargetRef", "kind"),
+			targetName:  rnode.Scalar(o.Node, "spec", "scaleTargetRef", "name"),
 			maxReplicas: defaultMaxReplicaCount,
 		}
 		if n, ok := intAt(o.Node, "spec", "maxReplicaCount"); ok {
@@ -174,8 +175,8 @@ func (c *checker) readAutoscalers() {
 		}
 		a := &autoscaler{
 			obj:        o,
-			targetKind: scalar(o.Node, "spec", "scaleTargetRef", "kind"),
-			targetName: scalar(o.Node, "spec", "scaleTargetRef", "name"),
+			targetKind: rnode.Scalar(o.Node, "spec", "scaleTargetRef", "kind"),
+			targetName: rnode.Scalar(o.Node, "spec", "scaleTargetRef", "name"),
 		}
 		if n, ok := intAt(o.Node, "spec", "maxReplicas"); ok {
 			a.maxReplicas = int32(n)
@@ -203,7 +204,7 @@ func ownedByScaledObject(n *yaml.RNode) bool {
 		return false
 	}
 	elems, _ := owners.Elements()
-	return slices.ContainsFunc(elems, func(e *yaml.RNode) bool { return scalar(e, "kind") == "ScaledObject" })
+	return slices.ContainsFunc(elems, func(e *yaml.RNode) bool { return rnode.Scalar(e, "kind") == "ScaledObject" })
 }
 
 // checkTargets: every autoscaler's target exists, is scaled by it alone, and does not consume
@@ -285,7 +286,7 @@ func (c *checker) checkScheduler() {
 // argsField is the path of the container field holding Sidekiq's arguments.
 func argsField(w *postrender.Worker) string {
 	base := containerPath(w)
-	if slices.Contains(stringList(w.Container, "command"), "sidekiq") {
+	if slices.Contains(rnode.Strings(w.Container, "command"), "sidekiq") {
 		return base + ".command"
 	}
 	return base + ".args"
@@ -355,7 +356,7 @@ func (c *checker) envField(w *postrender.Worker, name string) string {
 	if env, _ := w.Container.Pipe(yaml.Lookup("env")); env != nil {
 		elems, _ := env.Elements()
 		for i := len(elems) - 1; i >= 0; i-- {
-			if scalar(elems[i], "name") == name {
+			if rnode.Scalar(elems[i], "name") == name {
 				return fmt.Sprintf("%s.env[%d]", base, i)
 			}
 		}
@@ -451,9 +452,9 @@ func (c *checker) checkTriggers(a *autoscaler) {
 		tp := fmt.Sprintf("spec.triggers[%d]", i)
 		meta := stringMap(t, "metadata")
 		c.checkPasswords(a.obj, tp, meta)
-		if name := scalar(t, "authenticationRef", "name"); name != "" && !authSeen[name] {
+		if name := rnode.Scalar(t, "authenticationRef", "name"); name != "" && !authSeen[name] {
 			authSeen[name] = true
-			kind := scalar(t, "authenticationRef", "kind")
+			kind := rnode.Scalar(t, "authenticationRef", "kind")
 			if kind == "" {
 				kind = "TriggerAuthentication"
 			}
@@ -465,14 +466,14 @@ func (c *checker) checkTriggers(a *autoscaler) {
 				c.missing(a.obj, tp+".authenticationRef.name", kind, name, "the trigger cannot authenticate until it exists")
 			}
 		}
-		if !slices.Contains(redisListTriggers, scalar(t, "type")) || w == nil {
+		if !slices.Contains(redisListTriggers, rnode.Scalar(t, "type")) || w == nil {
 			continue
 		}
 		hasListTrigger = true
 		listName, ok := meta["listName"]
 		if !ok || listName == "" {
 			c.add(a.obj, SeverityError, RuleTriggerQueues, tp+".metadata.listName",
-				"a %s trigger needs a listName: queue:<name> of a queue Deployment %s consumes", scalar(t, "type"), w.Name)
+				"a %s trigger needs a listName: queue:<name> of a queue Deployment %s consumes", rnode.Scalar(t, "type"), w.Name)
 			continue
 		}
 		prefix, queue, ok := splitListName(listName)
@@ -645,7 +646,7 @@ func (c *checker) checkTriggerAuthentications() {
 			ns = "" // in KEDA's cluster object namespace
 		}
 		for i, r := range elems {
-			name := scalar(r, "name")
+			name := rnode.Scalar(r, "name")
 			if name == "" || c.find("Secret", ns, name) != nil {
 				continue
 			}
@@ -696,30 +697,9 @@ func (c *checker) checkBudget() {
 	c.findings = append(c.findings, f)
 }
 
-// scalar returns the scalar at path, or "".
-func scalar(n *yaml.RNode, path ...string) string {
-	v, err := n.Pipe(yaml.Lookup(path...))
-	if err != nil || v == nil || v.YNode().Kind != yaml.ScalarNode || v.YNode().Tag == yaml.NodeTagNull {
-		return ""
-	}
-	return v.YNode().Value
-}
-
 func intAt(n *yaml.RNode, path ...string) (int64, bool) {
-	v, err := strconv.ParseInt(scalar(n, path...), 10, 32)
+	v, err := strconv.ParseInt(rnode.Scalar(n, path...), 10, 32)
 	return v, err == nil
-}
-
-func stringList(n *yaml.RNode, field string) []string {
-	v := n.Field(field)
-	if v == nil || v.Value.YNode().Kind != yaml.SequenceNode {
-		return nil
-	}
-	var out []string
-	for _, e := range v.Value.YNode().Content {
-		out = append(out, e.Value)
-	}
-	return out
 }
 
 // stringMap reads a map of scalars (a trigger's metadata).

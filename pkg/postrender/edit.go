@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/mastoscale/mastoscale/internal/rnode"
 	"strconv"
 	"strings"
 
@@ -149,7 +150,7 @@ func shapeDeployment(l *layout.SidekiqLayout, w *layout.Worker, d *yaml.RNode, c
 		return err
 	}
 	rollingUpdate, _ := spec.Pipe(yaml.Lookup("strategy", "rollingUpdate"))
-	if w.ConsumesScheduler() && (scalar(spec, "strategy", "type") != "Recreate" || rollingUpdate != nil) {
+	if w.ConsumesScheduler() && (rnode.Scalar(spec, "strategy", "type") != "Recreate" || rollingUpdate != nil) {
 		// One scheduler process at a time, even during a rollout.
 		if err := spec.PipeE(yaml.SetField("strategy", yaml.NewMapRNode(&map[string]string{"type": "Recreate"}))); err != nil {
 			return err
@@ -222,10 +223,10 @@ func setEnv(c *yaml.RNode, name, value string) error {
 		return err
 	}
 	for _, e := range elems {
-		if scalar(e, "name") != name {
+		if rnode.Scalar(e, "name") != name {
 			continue
 		}
-		if e.Field("valueFrom") == nil && scalar(e, "value") == value {
+		if e.Field("valueFrom") == nil && rnode.Scalar(e, "value") == value {
 			return nil
 		}
 		if err := e.PipeE(yaml.Clear("valueFrom")); err != nil {

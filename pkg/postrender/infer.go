@@ -2,6 +2,7 @@ package postrender
 
 import (
 	"fmt"
+	"github.com/mastoscale/mastoscale/internal/rnode"
 	"slices"
 	"strconv"
 	"strings"
@@ -92,7 +93,7 @@ func inferLayout(s *stream, r *release, opts Options, f *findings) *layout.Sidek
 		spec.Release.Chart = string(chartOf(first))
 	}
 	if spec.Image == "" {
-		spec.Image = scalar(first.container, "image")
+		spec.Image = rnode.Scalar(first.container, "image")
 	}
 	inferNamespace(l, first, f)
 	inferRedis(&spec.Redis, env, first, f)
@@ -154,7 +155,7 @@ func inferVersion(user *layout.SidekiqLayout, w *runningWorker, f *findings) (st
 	if user != nil && user.Spec.MastodonVersion != "" {
 		return user.Spec.MastodonVersion, true
 	}
-	image := scalar(w.container, "image")
+	image := rnode.Scalar(w.container, "image")
 	if at := strings.IndexByte(image, '@'); at >= 0 {
 		image = image[:at]
 	}
@@ -189,7 +190,7 @@ func chartOf(w *runningWorker) mastodon.Chart {
 	if envFrom != nil {
 		elems, _ := envFrom.Elements()
 		for _, e := range elems {
-			if scalar(e, "secretRef", "name") != "" {
+			if rnode.Scalar(e, "secretRef", "name") != "" {
 				return mastodon.ChartLegacy
 			}
 		}

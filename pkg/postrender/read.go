@@ -1,6 +1,7 @@
 package postrender
 
 import (
+	"github.com/mastoscale/mastoscale/internal/rnode"
 	"strconv"
 	"strings"
 
@@ -178,7 +179,7 @@ func (s *stream) exportWorker(rw *runningWorker, o *Object) *Worker {
 		ArgsError:      rw.sidekiq.parseErr,
 		Replicas:       rw.replicas,
 		GracePeriod:    rw.grace,
-		Image:          scalar(rw.container, "image"),
+		Image:          rnode.Scalar(rw.container, "image"),
 		Env:            map[string]EnvVar{},
 	}
 	for _, q := range rw.sidekiq.queues {
@@ -210,11 +211,11 @@ func (s *stream) envRefs(rw *runningWorker, container int) []Ref {
 		elems, _ := envFrom.Elements()
 		for i, e := range elems {
 			p := base + ".envFrom[" + strconv.Itoa(i) + "]"
-			if name := scalar(e, "configMapRef", "name"); name != "" {
-				add("ConfigMap", name, p+".configMapRef.name", scalar(e, "configMapRef", "optional") == "true")
+			if name := rnode.Scalar(e, "configMapRef", "name"); name != "" {
+				add("ConfigMap", name, p+".configMapRef.name", rnode.Scalar(e, "configMapRef", "optional") == "true")
 			}
-			if name := scalar(e, "secretRef", "name"); name != "" {
-				add("Secret", name, p+".secretRef.name", scalar(e, "secretRef", "optional") == "true")
+			if name := rnode.Scalar(e, "secretRef", "name"); name != "" {
+				add("Secret", name, p+".secretRef.name", rnode.Scalar(e, "secretRef", "optional") == "true")
 			}
 		}
 	}
@@ -222,11 +223,11 @@ func (s *stream) envRefs(rw *runningWorker, container int) []Ref {
 		elems, _ := env.Elements()
 		for i, e := range elems {
 			p := base + ".env[" + strconv.Itoa(i) + "].valueFrom"
-			if name := scalar(e, "valueFrom", "configMapKeyRef", "name"); name != "" {
-				add("ConfigMap", name, p+".configMapKeyRef.name", scalar(e, "valueFrom", "configMapKeyRef", "optional") == "true")
+			if name := rnode.Scalar(e, "valueFrom", "configMapKeyRef", "name"); name != "" {
+				add("ConfigMap", name, p+".configMapKeyRef.name", rnode.Scalar(e, "valueFrom", "configMapKeyRef", "optional") == "true")
 			}
-			if name := scalar(e, "valueFrom", "secretKeyRef", "name"); name != "" {
-				add("Secret", name, p+".secretKeyRef.name", scalar(e, "valueFrom", "secretKeyRef", "optional") == "true")
+			if name := rnode.Scalar(e, "valueFrom", "secretKeyRef", "name"); name != "" {
+				add("Secret", name, p+".secretKeyRef.name", rnode.Scalar(e, "valueFrom", "secretKeyRef", "optional") == "true")
 			}
 		}
 	}

@@ -2,6 +2,7 @@ package postrender
 
 import (
 	"fmt"
+	"github.com/mastoscale/mastoscale/internal/rnode"
 	"strconv"
 	"strings"
 
@@ -91,7 +92,7 @@ func readStream(nodes []*yaml.RNode) *stream {
 		case d.kind == "Secret" && d.apiVersion == "v1":
 			s.secrets[key] = d
 		case d.kind == "ScaledObject" && strings.HasPrefix(d.apiVersion, "keda.sh/"):
-			target := objectKey{d.namespace, scalar(d.node, "spec", "scaleTargetRef", "name")}
+			target := objectKey{d.namespace, rnode.Scalar(d.node, "spec", "scaleTargetRef", "name")}
 			s.scaledObjects[target] = append(s.scaledObjects[target], d)
 		case d.kind == "TriggerAuthentication" && strings.HasPrefix(d.apiVersion, "keda.sh/"):
 			s.triggerAuths[key] = d
@@ -135,19 +136,19 @@ func readWorker(d *doc) *runningWorker {
 	}
 	elems, _ := containers.Elements()
 	for _, c := range elems {
-		argv := append(stringList(c, "command"), stringList(c, "args")...)
+		argv := append(rnode.Strings(c, "command"), rnode.Strings(c, "args")...)
 		i := sidekiqIndex(argv)
 		if i < 0 {
 			continue
 		}
 		w := &runningWorker{doc: d, name: strings.TrimPrefix(component, mastodon.ComponentPrefix), container: c, argv: argv}
 		w.sidekiq = parseSidekiqArgs(argv[i+1:])
-		if v := scalar(d.node, "spec", "replicas"); v != "" {
+		if v := rnode.Scalar(d.node, "spec", "replicas"); v != "" {
 			if n, err := strconv.ParseInt(v, 10, 32); err == nil {
 				w.replicas = ptr.To(int32(n))
 			}
 		}
-		if v := scalar(d.node, "spec", "template", "spec", "terminationGracePeriodSeconds"); v != "" {
+		if v := rnode.Scalar(d.node, "spec", "template", "spec", "terminationGracePeriodSeconds"); v != "" {
 			if n, err := strconv.ParseInt(v, 10, 64); err == nil {
 				w.grace = &n
 			}
@@ -246,15 +247,15 @@ func (s *stream) environment(w *runningWorker) map[string]envSource {
 	if envFrom != nil {
 		elems, _ := envFrom.Elements()
 		for _, e := range elems {
-			prefix := scalar(e, "prefix")
-			if name := scalar(e, "configMapRef", "name"); name != "" {
+			prefix := rnode.Scalar(e, "prefix")
+			if name := rnode.Scalar(e, "configMapRef", "name"); name != "" {
 				if cm := s.configMaps[objectKey{ns, name}]; cm != nil {
 					for k, v := range cm.node.GetDataMap() {
 						env[prefix+k] = envSource{value: v, literal: true, from: "ConfigMap " + name}
 					}
 				}
 			}
-			if name := scalar(e, "secretRef", "name"); name != "" {
+			if name := rnode.Scalar(e, "secretRef", "name"); name != "" {
 				if sec := s.secrets[objectKey{ns, name}]; sec != nil {
 					for _, k := range secretKeys(sec.node) {
 						env[prefix+k] = envSource{secret: &mastodon.SecretKeyRef{Name: name, Key: k}, from: "Secret " + name}
@@ -267,17 +268,17 @@ func (s *stream) environment(w *runningWorker) map[string]envSource {
 	if list != nil {
 		elems, _ := list.Elements()
 		for _, e := range elems {
-			name := scalar(e, "name")
+			name := rnode.Scalar(e, "name")
 			switch {
 			case e.Field("valueFrom") == nil:
-				env[name] = envSource{value: scalar(e, "value"), literal: true, from: "env of " + w.doc.name}
-			case scalar(e, "valueFrom", "secretKeyRef", "name") != "":
+				env[name] = envSource{value: rnode.Scalar(e, "value"), literal: true, from: "env of " + w.doc.name}
+			case rnode.Scalar(e, "valueFrom", "secretKeyRef", "name") != "":
 				env[name] = envSource{secret: &mastodon.SecretKeyRef{
-					Name: scalar(e, "valueFrom", "secretKeyRef", "name"),
-					Key:  scalar(e, "valueFrom", "secretKeyRef", "key"),
+					Name: rnode.Scalar(e, "valueFrom", "secretKeyRef", "name"),
+					Key:  rnode.Scalar(e, "valueFrom", "secretKeyRef", "key"),
 				}, from: "env of " + w.doc.name}
-			case scalar(e, "valueFrom", "configMapKeyRef", "name") != "":
-				cmName, key := scalar(e, "valueFrom", "configMapKeyRef", "name"), scalar(e, "valueFrom", "configMapKeyRef", "key")
+			case rnode.Scalar(e, "valueFrom", "configMapKeyRef", "name") != "":
+				cmName, key := rnode.Scalar(e, "valueFrom", "configMapKeyRef", "name"), rnode.Scalar(e, "valueFrom", "configMapKeyRef", "key")
 				if cm := s.configMaps[objectKey{ns, cmName}]; cm != nil {
 					if v, ok := cm.node.GetDataMap()[key]; ok {
 						env[name] = envSource{value: v, literal: true, from: "ConfigMap " + cmName}
@@ -300,25 +301,4 @@ func secretKeys(n *yaml.RNode) []string {
 		keys = append(keys, fields...)
 	}
 	return keys
-}
-
-// scalar returns the scalar value at path, or "".
-func scalar(n *yaml.RNode, path ...string) string {
-	v, err := n.Pipe(yaml.Lookup(path...))
-	if err != nil || v == nil || v.YNode().Kind != yaml.ScalarNode || v.YNode().Tag == yaml.NodeTagNull {
-		return ""
-	}
-	return v.YNode().Value
-}
-
-func stringList(n *yaml.RNode, field string) []string {
-	v := n.Field(field)
-	if v == nil || v.Value.YNode().Kind != yaml.SequenceNode {
-		return nil
-	}
-	var out []string
-	for _, e := range v.Value.YNode().Content {
-		out = append(out, e.Value)
-	}
-	return out
 }

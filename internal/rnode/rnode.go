@@ -1,0 +1,27 @@
+// Package rnode reads values out of kyaml RNodes the way the post-renderer and lint both need:
+// absent, null and non-scalar values read as empty rather than as errors.
+package rnode
+
+import "sigs.k8s.io/kustomize/kyaml/yaml"
+
+// Scalar returns the scalar value at path, or "" when it is absent, null or not a scalar.
+func Scalar(n *yaml.RNode, path ...string) string {
+	v, err := n.Pipe(yaml.Lookup(path...))
+	if err != nil || v == nil || v.YNode().Kind != yaml.ScalarNode || v.YNode().Tag == yaml.NodeTagNull {
+		return ""
+	}
+	return v.YNode().Value
+}
+
+// Strings returns the scalars of the sequence in field, or nil when there is none.
+func Strings(n *yaml.RNode, field string) []string {
+	v := n.Field(field)
+	if v == nil || v.Value.YNode().Kind != yaml.SequenceNode {
+		return nil
+	}
+	var out []string
+	for _, e := range v.Value.YNode().Content {
+		out = append(out, e.Value)
+	}
+	return out
+}
