@@ -288,6 +288,10 @@ not stop rendering; NOTES.txt shows them.
 {{- if and (not $f.disabled) (gt (int64 $f.replicas) (int64 $w.autoscale.maxReplicas)) -}}
 {{- $warns = append $warns (printf "workers[%d].autoscale.fallback.replicas: %d: is above maxReplicas (%d): the HPA clamps it" $i (int64 $f.replicas) (int64 $w.autoscale.maxReplicas)) -}}
 {{- end -}}
+{{- if eq (int64 $w.autoscale.minReplicas) 0 -}}
+{{- $qs := list -}}{{- range $w.queues -}}{{- $qs = append $qs (printf "%q" .name) -}}{{- end -}}
+{{- $warns = append $warns (printf "workers[%d].autoscale.minReplicas: 0: worker %q sleeps while its queues are empty; Mastodon's admin dashboard then reports %s as having no process, which is expected" $i $w.name (join ", " $qs)) -}}
+{{- end -}}
 {{- end -}}
 {{- range $j, $q := $w.queues -}}
 {{- if and (hasKey $consumers $q.name) (ne $q.name "scheduler") (eq (get $consumers $q.name) "first") -}}
