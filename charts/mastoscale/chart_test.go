@@ -325,6 +325,15 @@ func TestRejected(t *testing.T) {
 			"workers": []any{worker("scheduler", nil, "scheduler")}}, []string{`queue "default" is consumed by no worker`}},
 		{"over the connection budget", map[string]any{"deployments": map[string]any{"enabled": true},
 			"database": map[string]any{"maxConnections": 100, "reserved": 30}}, []string{"database.maxConnections: Invalid value: 100: at max replicas Sidekiq uses 405 connections"}},
+		{"Mastodon's exporter before 4.4", map[string]any{"mastodonVersion": "4.3", "workers": []any{
+			worker("x", map[string]any{"autoscale": map[string]any{"latencyTrigger": map[string]any{"serverAddress": "http://p:9090", "targetSeconds": 30}}}, "default"),
+		}}, []string{`workers[0].autoscale.latencyTrigger.exporter: Invalid value: "mastodon": Mastodon's built-in Prometheus exporter exists from 4.4 on`}},
+		{"unknown behavior preset", map[string]any{"workers": []any{
+			worker("x", map[string]any{"autoscale": map[string]any{"behaviorPreset": "fast"}}, "default"),
+		}}, []string{"behaviorPreset"}},
+		{"latency trigger without its target", map[string]any{"workers": []any{
+			worker("x", map[string]any{"autoscale": map[string]any{"latencyTrigger": map[string]any{"serverAddress": "http://p:9090"}}}, "default"),
+		}}, []string{"targetSeconds"}},
 		// The schema: types, ranges, patterns, enums and no password anywhere.
 		{"literal password", map[string]any{"redis": map[string]any{"password": "hunter2"}}, []string{"password"}},
 		{"sentinel password", map[string]any{"redis": map[string]any{"sentinel": map[string]any{"master": "m", "addresses": []any{"s:26379"}, "password": "x"}}}, []string{"password"}},

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mastoscale/mastoscale/internal/chartvalues"
 	"github.com/mastoscale/mastoscale/pkg/layout"
@@ -14,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 )
 
@@ -215,6 +217,15 @@ func randomWorker(r *rand.Rand, w *layout.Worker) {
 			a.Behavior.ScaleDown = randomRules(r)
 		}
 	}
+	a.BehaviorPreset = pick(r, "", "", layout.BehaviorConservative, layout.BehaviorBalanced, layout.BehaviorAggressive)
+	if r.IntN(4) == 0 {
+		// Half seconds too: the threshold must print the same from Go and from the chart.
+		a.LatencyTarget = &metav1.Duration{Duration: time.Duration(1+r.IntN(600)) * time.Second / 2}
+		a.LatencyTrigger = &layout.LatencyTrigger{
+			Exporter:      pick(r, "", layout.ExporterMastodon, layout.ExporterSidekiqPrometheus),
+			ServerAddress: pick(r, "http://prometheus.monitoring:9090", "https://prom.example/api"),
+		}
+	}
 	w.Autoscale = a
 	for i := range w.Queues {
 		w.Queues[i].ListLength = maybe[int64](r, 1, 3000)
@@ -316,7 +327,8 @@ func TestRefusesWhatCoreRefuses(t *testing.T) {
 			r.Policies[0].Value = 0
 			w(l, "default").Autoscale.Behavior = &autoscalingv2.HorizontalPodAutoscalerBehavior{ScaleUp: r}
 		},
-		"duplicate worker": func(l *layout.SidekiqLayout) { w(l, "ingress").Name = "default" },
+		"unknown behaviorPreset": func(l *layout.SidekiqLayout) { w(l, "default").Autoscale.BehaviorPreset = "fast" },
+		"duplicate worker":       func(l *layout.SidekiqLayout) { w(l, "ingress").Name = "default" },
 		"duplicate queue": func(l *layout.SidekiqLayout) {
 			w(l, "default").Queues = append(w(l, "default").Queues, layout.Queue{Name: "default"})
 		},

@@ -42,6 +42,17 @@ func Values(l *layout.SidekiqLayout, o Options) (map[string]any, error) {
 	if err := json.Unmarshal(data, &v); err != nil {
 		return nil, fmt.Errorf("encoding layout spec: %w", err)
 	}
+	// The chart does no duration arithmetic either: the latency trigger gets its threshold
+	// as latencyTrigger.targetSeconds.
+	for i, w := range defaulted.Spec.Workers {
+		if w.Autoscale == nil || w.Autoscale.LatencyTrigger == nil {
+			continue
+		}
+		vw := v["workers"].([]any)[i].(map[string]any)
+		va := vw["autoscale"].(map[string]any)
+		va["latencyTrigger"].(map[string]any)["targetSeconds"] = w.Autoscale.LatencyTarget.Seconds()
+		delete(va, "latencyTarget")
+	}
 	// Structs without omitempty effect leave `release: {}` and the like: drop them, the
 	// chart's defaults mean the same.
 	for k, x := range v {

@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"github.com/mastoscale/mastoscale/pkg/layout"
+	"github.com/mastoscale/mastoscale/pkg/render"
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
@@ -15,7 +16,8 @@ func newCheckCommand(s Streams) *cobra.Command {
 		Use:   "check -f layout.yaml",
 		Short: "Validate a layout and show its Postgres connection budget",
 		Long: `check reports every problem of a layout with its field path, then the Postgres
-connections each worker uses at max replicas. It exits 1 when the layout has errors;
+connections each worker uses at max replicas, and the Prometheus query of each latency
+trigger. It exits 1 when the layout has errors;
 warnings alone exit 0.`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
@@ -26,6 +28,7 @@ warnings alone exit 0.`,
 			d, report := layout.Prepare(l)
 			writeReport(s.Out, name, report)
 			fmt.Fprintf(s.Out, "\nPostgres connections at max replicas:\n%s", layout.ConnectionBudget(&d.Spec))
+			writeLatencyQueries(s.Out, d)
 			if report.HasErrors() {
 				return &ExitError{Code: 1}
 			}
@@ -34,6 +37,28 @@ warnings alone exit 0.`,
 	}
 	lf.register(cmd)
 	return cmd
+}
+
+// writeLatencyQueries shows the PromQL of each latency trigger, so an admin can paste it into
+// Prometheus and see the value KEDA will compare with the target before deploying.
+func writeLatencyQueries(w io.Writer, l *layout.SidekiqLayout) {
+	header := false
+	for i := range l.Spec.Workers {
+		wk := &l.Spec.Workers[i]
+		q := render.LatencyQuery(wk)
+		if q == "" {
+			continue
+		}
+		if !header {
+			fmt.Fprintf(w, "\nLatency triggers (Prometheus query, target):\n")
+			header = true
+		}
+		target := "unset"
+		if wk.Autoscale.LatencyTarget != nil {
+			target = wk.Autoscale.LatencyTarget.Duration.String()
+		}
+		fmt.Fprintf(w, "  %s: %s, %s\n", wk.Name, q, target)
+	}
 }
 
 func writeReport(w io.Writer, name string, r layout.Report) {

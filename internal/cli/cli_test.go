@@ -35,6 +35,7 @@ func TestCommands(t *testing.T) {
 		{"check-separate-redis", "check -f ../../examples/separate-redis.yaml", 0},
 		{"check-warnings-only", "check -f ../../examples/namespaced-4.3.yaml", 0},
 		{"check-default", "check", 0},
+		{"check-policies", "check -f ../../examples/policies.yaml", 0},
 		{"unknown-command", "frobnicate", 1},
 	}
 	for _, tt := range tests {

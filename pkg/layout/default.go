@@ -131,8 +131,20 @@ func defaultWorker(w *Worker) {
 			a.Fallback.Replicas = ptr.To[int32](DefaultFallbackReplicas)
 		}
 	}
+	if t := a.LatencyTrigger; t != nil && t.Exporter == "" {
+		t.Exporter = ExporterMastodon
+	}
 	if a.Behavior == nil {
 		a.Behavior = &autoscalingv2.HorizontalPodAutoscalerBehavior{}
+	}
+	if p, ok := BehaviorPresets[a.BehaviorPreset]; ok {
+		// A direction written out in behavior wins over the preset's.
+		if a.Behavior.ScaleUp == nil {
+			a.Behavior.ScaleUp = p.ScaleUp.DeepCopy()
+		}
+		if a.Behavior.ScaleDown == nil {
+			a.Behavior.ScaleDown = p.ScaleDown.DeepCopy()
+		}
 	}
 	if a.Behavior.ScaleUp == nil {
 		a.Behavior.ScaleUp = &autoscalingv2.HPAScalingRules{

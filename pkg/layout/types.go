@@ -163,10 +163,35 @@ type Autoscale struct {
 	ActivationListLength *int64 `json:"activationListLength,omitempty"`
 	PollingInterval      *int32 `json:"pollingInterval,omitempty"`
 	CooldownPeriod       *int32 `json:"cooldownPeriod,omitempty"`
+	// BehaviorPreset names a scale-up/scale-down pace: conservative, balanced or aggressive
+	// (see BehaviorPresets). A direction set in Behavior wins over the preset's.
+	BehaviorPreset string `json:"behaviorPreset,omitempty"`
 	// Behavior is the HPA's scale-up and scale-down behavior.
 	Behavior *autoscalingv2.HorizontalPodAutoscalerBehavior `json:"behavior,omitempty"`
+	// LatencyTrigger adds a KEDA prometheus trigger on the worker's queue latency, with
+	// LatencyTarget as its threshold.
+	LatencyTrigger *LatencyTrigger `json:"latencyTrigger,omitempty"`
 	// Fallback is what KEDA does when Redis cannot be read.
 	Fallback *Fallback `json:"fallback,omitempty"`
+}
+
+// Exporters of Sidekiq queue latency the latency trigger can query.
+const (
+	// ExporterMastodon is Mastodon's built-in Prometheus exporter (4.4 and later), whose
+	// sidekiq_queue_latency_seconds is labelled `queue`.
+	ExporterMastodon = "mastodon"
+	// ExporterSidekiqPrometheus is sidekiq-prometheus-exporter, which labels the queue `name`.
+	ExporterSidekiqPrometheus = "sidekiq-prometheus-exporter"
+)
+
+// LatencyTrigger scales a worker when its oldest waiting job is older than the worker's
+// autoscale.latencyTarget, read from Prometheus.
+type LatencyTrigger struct {
+	// Exporter is what publishes sidekiq_queue_latency_seconds: "mastodon" (default) or
+	// "sidekiq-prometheus-exporter".
+	Exporter string `json:"exporter,omitempty"`
+	// ServerAddress is the Prometheus server KEDA queries, e.g. http://prometheus.monitoring:9090.
+	ServerAddress string `json:"serverAddress"`
 }
 
 // Fallback replaces a failing metric so the HPA lands on Replicas.

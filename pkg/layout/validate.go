@@ -267,9 +267,10 @@ func validateWorkers(r *Report, s *Spec, v mastodon.Version, versionOK bool, pat
 				}
 			}
 		}
-		validateScaling(r, w, wp)
+		validateScaling(r, w, v, versionOK, wp)
 	}
 	validateScheduler(r, s, consumers[mastodon.SchedulerQueue], path)
+	validateScaleToZero(r, s, path)
 	if versionOK {
 		for _, q := range mastodon.QueueNames(v) {
 			if len(consumers[q]) == 0 && q != mastodon.SchedulerQueue { // reported by validateScheduler
@@ -308,7 +309,7 @@ func validateConcurrency(r *Report, w *Worker, path *field.Path) {
 	}
 }
 
-func validateScaling(r *Report, w *Worker, wp *field.Path) {
+func validateScaling(r *Report, w *Worker, v mastodon.Version, versionOK bool, wp *field.Path) {
 	if w.Replicas != nil && w.Autoscale != nil {
 		r.errorf(wp.Child("replicas"), *w.Replicas, "a worker has fixed replicas or autoscale, not both: remove one")
 	}
@@ -345,7 +346,8 @@ func validateScaling(r *Report, w *Worker, wp *field.Path) {
 	if a.ThroughputPerThread != nil && *a.ThroughputPerThread <= 0 {
 		r.errorf(ap.Child("throughputPerThread"), float64(*a.ThroughputPerThread), "must be a positive number of jobs per second per thread, e.g. 2")
 	}
-	if (a.LatencyTarget == nil) != (a.ThroughputPerThread == nil) {
+	// With a latency trigger, latencyTarget alone is its threshold and sizes nothing.
+	if (a.LatencyTarget == nil) != (a.ThroughputPerThread == nil) && (a.LatencyTrigger == nil || a.LatencyTarget == nil) {
 		missing := "throughputPerThread"
 		if a.LatencyTarget == nil {
 			missing = "latencyTarget"
@@ -371,6 +373,14 @@ func validateScaling(r *Report, w *Worker, wp *field.Path) {
 		} else if f.Replicas != nil && a.MaxReplicas != nil && *f.Replicas > *a.MaxReplicas {
 			r.warnf(fp.Child("replicas"), *f.Replicas, "is above maxReplicas (%d): the HPA clamps it", *a.MaxReplicas)
 		}
+	}
+	if a.BehaviorPreset != "" {
+		if _, ok := BehaviorPresets[a.BehaviorPreset]; !ok {
+			r.Errors = append(r.Errors, field.NotSupported(ap.Child("behaviorPreset"), a.BehaviorPreset, BehaviorPresetNames))
+		}
+	}
+	if t := a.LatencyTrigger; t != nil {
+		validateLatencyTrigger(r, a, v, versionOK, ap)
 	}
 	if b := a.Behavior; b != nil {
 		validateRules(r, b.ScaleUp, ap.Child("behavior", "scaleUp"))
@@ -427,4 +437,76 @@ func validateScheduler(r *Report, s *Spec, consumers []*field.Path, path *field.
 			r.errorf(wp.Child("replicas"), *w.Replicas, "worker %q consumes %q, which must run in exactly one process: set replicas to 1", w.Name, mastodon.SchedulerQueue)
 		}
 	}
+}
+
+// validateLatencyTrigger checks autoscale.latencyTrigger of a worker: its threshold is
+// latencyTarget, and Mastodon's own exporter exists from 4.4 on.
+func validateLatencyTrigger(r *Report, a *Autoscale, v mastodon.Version, versionOK bool, ap *field.Path) {
+	t := a.LatencyTrigger
+	tp := ap.Child("latencyTrigger")
+	if a.LatencyTarget == nil {
+		r.Errors = append(r.Errors, field.Required(ap.Child("latencyTarget"),
+			"the latency trigger scales when jobs wait longer than latencyTarget: set it, e.g. \"30s\""))
+	}
+	switch t.Exporter {
+	case ExporterMastodon:
+		if versionOK && v.Less(MinExporterVersion) {
+			r.errorf(tp.Child("exporter"), t.Exporter,
+				"Mastodon's built-in Prometheus exporter exists from %s on, and this layout is for %s: run sidekiq-prometheus-exporter and set exporter: %s, or raise spec.mastodonVersion",
+				MinExporterVersion, v, ExporterSidekiqPrometheus)
+		}
+	case ExporterSidekiqPrometheus:
+	default:
+		r.Errors = append(r.Errors, field.NotSupported(tp.Child("exporter"), t.Exporter, []string{ExporterMastodon, ExporterSidekiqPrometheus}))
+	}
+	sp := tp.Child("serverAddress")
+	if t.ServerAddress == "" {
+		r.Errors = append(r.Errors, field.Required(sp, "name the Prometheus server KEDA queries, e.g. http://prometheus.monitoring:9090"))
+		return
+	}
+	u, err := url.Parse(t.ServerAddress)
+	switch {
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		r.errorf(sp, t.ServerAddress, "write the Prometheus URL with its scheme, e.g. http://prometheus.monitoring:9090")
+	case u.User != nil:
+		r.Errors = append(r.Errors, field.Forbidden(sp, "a layout never holds secrets: remove the credentials from the URL"))
+	}
+}
+
+// validateScaleToZero checks the workers that may sleep (autoscale.minReplicas: 0). At least
+// one process must always run: Sidekiq's retry and scheduled-job poller runs in every process,
+// so with none, retries and scheduled jobs (and the scheduler queue) stop.
+func validateScaleToZero(r *Report, s *Spec, path *field.Path) {
+	var sleeping []int
+	alwaysOn := false
+	for i := range s.Workers {
+		w := &s.Workers[i]
+		switch {
+		case w.Autoscale != nil && w.Autoscale.MinReplicas != nil:
+			if *w.Autoscale.MinReplicas >= 1 {
+				alwaysOn = true
+			} else if *w.Autoscale.MinReplicas == 0 {
+				sleeping = append(sleeping, i)
+			}
+		case w.Autoscale == nil && (w.Replicas == nil || *w.Replicas >= 1):
+			alwaysOn = true
+		}
+	}
+	for _, i := range sleeping {
+		w := &s.Workers[i]
+		r.warnf(path.Index(i).Child("autoscale", "minReplicas"), 0,
+			"worker %q sleeps while its queues are empty; Mastodon's admin dashboard then reports %s as having no process, which is expected",
+			w.Name, queueList(w))
+	}
+	if !alwaysOn {
+		r.errorf(path, "", "no worker always runs (fixed replicas >= 1 or autoscale.minReplicas >= 1): Sidekiq polls retries and scheduled jobs in every process, so at least one must stay up; keep the scheduler worker at replicas: 1 or raise a worker's minReplicas to 1")
+	}
+}
+
+func queueList(w *Worker) string {
+	names := make([]string, len(w.Queues))
+	for i, q := range w.Queues {
+		names[i] = strconv.Quote(q.Name)
+	}
+	return strings.Join(names, ", ")
 }

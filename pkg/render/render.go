@@ -215,7 +215,8 @@ func CheckWithKEDA(so *kedav1alpha1.ScaledObject) error {
 }
 
 // Triggers renders one redis (or redis-sentinel) trigger per queue of w, with the queue's
-// list name (namespaced when REDIS_NAMESPACE is set) and listLength as AverageValue target.
+// list name (namespaced when REDIS_NAMESPACE is set) and listLength as AverageValue target,
+// then the latency trigger when w has one.
 func Triggers(l *layout.SidekiqLayout, w *layout.Worker) []kedav1alpha1.ScaleTriggers {
 	r := &l.Spec.Redis
 	triggers := make([]kedav1alpha1.ScaleTriggers, 0, len(w.Queues))
@@ -236,7 +237,54 @@ func Triggers(l *layout.SidekiqLayout, w *layout.Worker) []kedav1alpha1.ScaleTri
 		}
 		triggers = append(triggers, t)
 	}
+	if lt := w.Autoscale.LatencyTrigger; lt != nil {
+		triggers = append(triggers, LatencyTriggerFor(w))
+	}
 	return triggers
+}
+
+// NeverActivateSeconds is the activationThreshold of the latency trigger of a worker that may
+// sleep: a job would have to wait a year. KEDA wakes a ScaledObject when ANY trigger is
+// active, and a latency above 0 s is "active" by default, so without it the first waiting job
+// would wake the worker and activationListLength of the redis triggers would mean nothing.
+// The redis triggers alone decide 0 -> 1; above zero the HPA uses the latency as usual.
+const NeverActivateSeconds = 365 * 24 * 60 * 60
+
+// LatencyQuery is the PromQL of worker w's latency trigger, or "" without one. Every Sidekiq
+// process reports the latency of every queue, so the series are copies of one value per
+// queue: take the max (the oldest job over the worker's queues), never the sum.
+// Mastodon's exporter labels the queue `queue`, sidekiq-prometheus-exporter labels it `name`.
+func LatencyQuery(w *layout.Worker) string {
+	if w.Autoscale == nil || w.Autoscale.LatencyTrigger == nil {
+		return ""
+	}
+	label := "queue"
+	if w.Autoscale.LatencyTrigger.Exporter == layout.ExporterSidekiqPrometheus {
+		label = "name"
+	}
+	names := make([]string, len(w.Queues))
+	for i, q := range w.Queues {
+		names[i] = q.Name
+	}
+	return fmt.Sprintf(`max(sidekiq_queue_latency_seconds{%s=~"%s"})`, label, strings.Join(names, "|"))
+}
+
+// LatencyTriggerFor is the prometheus trigger of worker w's latency goal: the queue latency
+// against latencyTarget in seconds. Its metricType is Value: the HPA then asks for
+// ceil(replicas x latency / target) replicas, proportional to how far the goal is missed.
+// AverageValue would divide the latency by the replica count, as if each pod carried a share
+// of it; latency is not shared out, so AverageValue would scale in exactly when jobs wait.
+func LatencyTriggerFor(w *layout.Worker) kedav1alpha1.ScaleTriggers {
+	a := w.Autoscale
+	md := map[string]string{
+		"serverAddress": a.LatencyTrigger.ServerAddress,
+		"query":         LatencyQuery(w),
+		"threshold":     strconv.FormatFloat(a.LatencyTarget.Seconds(), 'f', -1, 64),
+	}
+	if *a.MinReplicas == 0 {
+		md["activationThreshold"] = strconv.Itoa(NeverActivateSeconds)
+	}
+	return kedav1alpha1.ScaleTriggers{Type: "prometheus", Metadata: md, MetricType: autoscalingv2.ValueMetricType}
 }
 
 func connectionMetadata(r *layout.Redis) map[string]string {

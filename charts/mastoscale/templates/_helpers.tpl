@@ -83,6 +83,17 @@ It fails when the values break a rule values.schema.json cannot express.
 {{- end -}}
 {{- $_ = set $s "redis" $r -}}
 
+{{- $presets := dict
+  "conservative" (dict
+    "scaleUp" (dict "stabilizationWindowSeconds" 300 "policies" (list (dict "type" "Pods" "value" 1 "periodSeconds" 60)))
+    "scaleDown" (dict "stabilizationWindowSeconds" 600 "policies" (list (dict "type" "Pods" "value" 1 "periodSeconds" 300))))
+  "balanced" (dict
+    "scaleUp" (dict "stabilizationWindowSeconds" 0 "selectPolicy" "Max" "policies" (list (dict "type" "Pods" "value" 2 "periodSeconds" 30) (dict "type" "Percent" "value" 50 "periodSeconds" 30)))
+    "scaleDown" (dict "stabilizationWindowSeconds" 300 "policies" (list (dict "type" "Pods" "value" 1 "periodSeconds" 120))))
+  "aggressive" (dict
+    "scaleUp" (dict "stabilizationWindowSeconds" 0 "selectPolicy" "Max" "policies" (list (dict "type" "Pods" "value" 4 "periodSeconds" 15) (dict "type" "Percent" "value" 100 "periodSeconds" 15)))
+    "scaleDown" (dict "stabilizationWindowSeconds" 120 "policies" (list (dict "type" "Pods" "value" 2 "periodSeconds" 60))))
+-}}
 {{- $workers := list -}}
 {{- range $w := deepCopy (default list $v.workers) -}}
 {{- if not (include "mastoscale.has" (list $w "concurrency")) -}}{{- $_ = set $w "concurrency" 25 -}}{{- end -}}
@@ -103,6 +114,16 @@ It fails when the values break a rule values.schema.json cannot express.
 {{- if not (include "mastoscale.has" (list $a.fallback "replicas")) -}}{{- $_ = set $a.fallback "replicas" 2 -}}{{- end -}}
 {{- end -}}
 {{- if not (include "mastoscale.has" (list $a "behavior")) -}}{{- $_ = set $a "behavior" dict -}}{{- end -}}
+{{- if and $a.behaviorPreset (hasKey $presets $a.behaviorPreset) -}}
+{{- /* A direction written out in behavior wins over the preset's (layout.BehaviorPresets). */ -}}
+{{- $p := get $presets $a.behaviorPreset -}}
+{{- range $k := list "scaleUp" "scaleDown" -}}
+{{- if not (include "mastoscale.has" (list $a.behavior $k)) -}}{{- $_ = set $a.behavior $k (deepCopy (get $p $k)) -}}{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- if include "mastoscale.has" (list $a "latencyTrigger") -}}
+{{- $_ = set $a.latencyTrigger "exporter" (default "mastodon" $a.latencyTrigger.exporter) -}}
+{{- end -}}
 {{- if not (include "mastoscale.has" (list $a.behavior "scaleUp")) -}}
 {{- $_ = set $a.behavior "scaleUp" (dict "stabilizationWindowSeconds" 300 "policies" (list (dict "type" "Pods" "value" 1 "periodSeconds" 60))) -}}
 {{- end -}}
@@ -179,6 +200,10 @@ each with its values path and what to do, as layout.Validate words them.
 {{- if $auto -}}
 {{- if gt (int64 $w.autoscale.minReplicas) (int64 $w.autoscale.maxReplicas) -}}
 {{- $errs = append $errs (printf "%s.autoscale.maxReplicas: Invalid value: %d: must be at least minReplicas (%d)" $wp (int64 $w.autoscale.maxReplicas) (int64 $w.autoscale.minReplicas)) -}}
+{{- end -}}
+{{- $lt := $w.autoscale.latencyTrigger -}}
+{{- if and (kindIs "map" $lt) (eq $lt.exporter "mastodon") $version (lt (int64 $vnum) 4004) -}}
+{{- $errs = append $errs (printf "%s.autoscale.latencyTrigger.exporter: Invalid value: \"mastodon\": Mastodon's built-in Prometheus exporter exists from 4.4 on, and these values are for %s: run sidekiq-prometheus-exporter and set exporter: sidekiq-prometheus-exporter, or raise mastodonVersion" $wp $version) -}}
 {{- end -}}
 {{- $sidekiq = add $sidekiq (mul (int64 $w.autoscale.maxReplicas) (int64 $w.concurrency)) -}}
 {{- else -}}
@@ -287,6 +312,10 @@ not stop rendering; NOTES.txt shows them.
 {{- $f := $w.autoscale.fallback -}}
 {{- if and (not $f.disabled) (gt (int64 $f.replicas) (int64 $w.autoscale.maxReplicas)) -}}
 {{- $warns = append $warns (printf "workers[%d].autoscale.fallback.replicas: %d: is above maxReplicas (%d): the HPA clamps it" $i (int64 $f.replicas) (int64 $w.autoscale.maxReplicas)) -}}
+{{- end -}}
+{{- if eq (int64 $w.autoscale.minReplicas) 0 -}}
+{{- $qs := list -}}{{- range $w.queues -}}{{- $qs = append $qs (printf "%q" .name) -}}{{- end -}}
+{{- $warns = append $warns (printf "workers[%d].autoscale.minReplicas: 0: worker %q sleeps while its queues are empty; Mastodon's admin dashboard then reports %s as having no process, which is expected" $i $w.name (join ", " $qs)) -}}
 {{- end -}}
 {{- end -}}
 {{- range $j, $q := $w.queues -}}
