@@ -78,17 +78,28 @@ func defaultRules(r *autoscalingv2.HPAScalingRules, window int32, policies []aut
 	return out
 }
 
-// Metric is one external metric with an AverageValue target, as KEDA serves a redis trigger:
-// Value is the list length, Target the listLength.
+// Metric is one external metric as KEDA serves it. A redis trigger is an AverageValue metric:
+// Value is the list length, Target the listLength. A latency trigger (prometheus) is a Value
+// metric: Value is the age of the oldest waiting job, Target the latency goal, in seconds.
 type Metric struct {
 	Value  float64
 	Target float64
+	// Absolute marks a Value (not AverageValue) target: the value is not divided among pods.
+	Absolute bool
 }
 
-// Proposal is the replica count one AverageValue metric asks for at current replicas
-// (GetExternalPerPodMetricReplicas): the usage ratio is value / (target x current); within
-// the tolerance the count stays, else it is ceil(value / target).
+// Proposal is the replica count one metric asks for at current replicas. For an AverageValue
+// target (GetExternalPerPodMetricReplicas) the usage ratio is value / (target x current) and
+// the proposal ceil(value / target); for a Value target (GetExternalMetricReplicas) the ratio
+// is value / target and the proposal ceil(ratio x current). Within the tolerance the count stays.
 func (h *HPA) Proposal(current int32, m Metric) int32 {
+	if m.Absolute {
+		ratio := m.Value / m.Target
+		if ratio > 1+h.upTol || ratio < 1-h.downTol {
+			return int32(math.Ceil(ratio * float64(current)))
+		}
+		return current
+	}
 	ratio := m.Value / (m.Target * float64(current))
 	if ratio > 1+h.upTol || ratio < 1-h.downTol {
 		return int32(math.Ceil(m.Value / m.Target))

@@ -123,3 +123,16 @@ func TestHPASeedScaleUp(t *testing.T) {
 	assert.Equal(t, []int{300, 360, 420}, scaled, "first after the quiet t=0 recommendation leaves the window, then one pod a minute")
 	assert.Equal(t, int32(4), current, "capped at maxReplicas")
 }
+
+// A latency trigger is a Value metric (GetExternalMetricReplicas): the ratio is value / target,
+// not divided among the pods, and the proposal scales the current count by it.
+func TestHPAValueMetric(t *testing.T) {
+	h := simulate.NewHPA(1, 100, nil)
+	latency := func(current int32, wait, goal float64) int32 {
+		return h.Proposal(current, simulate.Metric{Value: wait, Target: goal, Absolute: true})
+	}
+	assert.Equal(t, int32(4), latency(2, 60, 30), "jobs wait twice the goal: twice the pods")
+	assert.Equal(t, int32(4), latency(4, 29, 30), "within the 10% tolerance")
+	assert.Equal(t, int32(2), latency(4, 10, 30), "a third of the goal: ceil(4/3)")
+	assert.Equal(t, int32(0), latency(3, 0, 30), "nothing waits: the metric asks for none, minReplicas clamps")
+}

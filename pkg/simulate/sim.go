@@ -149,12 +149,15 @@ type scaledObject struct {
 	hpa        *HPA
 	min        int32
 	listLength []float64 // per fetcher queue
-	activation int64
-	polling    int
-	cooldown   int
-	lastActive int
-	failures   int32
-	fallback   *layout.Fallback
+	// latencyGoal is the target in seconds of the worker's latency trigger; 0 without one. It
+	// never activates a sleeping worker (render gives it a year's activation threshold).
+	latencyGoal float64
+	activation  int64
+	polling     int
+	cooldown    int
+	lastActive  int
+	failures    int32
+	fallback    *layout.Fallback
 }
 
 // Run replays trace through the defaulted, valid layout l.
@@ -214,6 +217,9 @@ func Run(name string, l *layout.SidekiqLayout, trace *Trace, opts Options) (*Res
 			}
 			for _, q := range w.Queues {
 				so.listLength = append(so.listLength, float64(w.ListLengthFor(q)))
+			}
+			if a.LatencyTrigger != nil && a.LatencyTarget != nil {
+				so.latencyGoal = a.LatencyTarget.Seconds()
 			}
 			st.so = so
 			initial = *a.MinReplicas
@@ -389,10 +395,27 @@ func (st *workerState) autoscale(t int, down bool, startup int) {
 		for i, q := range st.fetch.queues {
 			metrics[i] = Metric{Value: float64(q.len()), Target: so.listLength[i]}
 		}
+		if so.latencyGoal > 0 {
+			// The exporters read Redis too, so the latency metric is only there while Redis is;
+			// KEDA's fallback covers AverageValue metrics only.
+			metrics = append(metrics, Metric{Value: st.oldestWait(t), Target: so.latencyGoal, Absolute: true})
+		}
 	}
 	if desired := so.hpa.Reconcile(t, current, metrics, ok); desired != current {
 		st.scaleTo(t, desired, startup)
 	}
+}
+
+// oldestWait is the age in seconds of the oldest job waiting in any of the worker's queues:
+// max over the queues, as the latency trigger's query takes it.
+func (st *workerState) oldestWait(t int) float64 {
+	var wait float64
+	for _, q := range st.fetch.queues {
+		if q.len() > 0 {
+			wait = max(wait, float64(int32(t)-q.oldest()))
+		}
+	}
+	return wait
 }
 
 // scaleTo sets the Deployment's replicas: new pods start, and scale-in removes pods that are

@@ -370,3 +370,39 @@ spec:
 	assert.Equal(t, float32(1), w.Pods[1020])
 	assert.InDelta(t, 1065-500, w.Max, 0.5, "the 5 jobs of t=500 wait for the pod woken at 1020 to start (45 s)")
 }
+
+// TestLatencyTriggerScalesWhatQueueLengthMisses: with a listLength far above the backlog the
+// redis trigger never asks for a second pod, however long jobs wait; the latency trigger
+// (a Value metric on the oldest job's age) does.
+func TestLatencyTriggerScalesWhatQueueLengthMisses(t *testing.T) {
+	run := func(trigger string) simulate.WorkerResult {
+		doc := `apiVersion: mastoscale.dev/v1alpha1
+kind: SidekiqLayout
+spec:
+  workers:
+  - name: main
+    queues: [{name: default}]
+    autoscale:
+      maxReplicas: 6
+      listLength: 100000
+      latencyTarget: 30s` + trigger + `
+      behavior: {scaleUp: {stabilizationWindowSeconds: 0, policies: [{type: Pods, value: 2, periodSeconds: 15}]}}
+  - name: rest
+    queues: [{name: push}, {name: mailers}, {name: pull}, {name: fasp}, {name: ingress}, {name: scheduler}]
+`
+		l, err := layout.Parse([]byte(doc))
+		require.NoError(t, err)
+		d, report := layout.Prepare(l)
+		require.NoError(t, report.Err())
+		// 60 jobs/s against one pod's 50 jobs/s (25 threads, 0.5 s a job).
+		r, err := simulate.Run("latency", d, constant(1800, map[string]int32{"default": 60}), simulate.Options{})
+		require.NoError(t, err)
+		return r.Workers[0]
+	}
+	without := run("")
+	with := run("\n      latencyTrigger: {exporter: mastodon, serverAddress: \"http://prometheus:9090\"}")
+	assert.Equal(t, int32(1), without.PeakReplicas, "the backlog never reaches listLength")
+	assert.Greater(t, with.PeakReplicas, int32(1), "the latency trigger adds pods once jobs wait past the goal")
+	assert.Less(t, with.SecondsOverGoal, without.SecondsOverGoal)
+	assert.Less(t, with.Max, without.Max)
+}
