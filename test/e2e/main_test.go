@@ -1,0 +1,46 @@
+//go:build e2e
+
+// Package e2e checks every rendered output of mastoscale against a real platform: a
+// kube-apiserver with KEDA's CRDs and admission webhooks, the KEDA operator, and redis-server.
+// Run it with `make e2e` (test/e2e/rig.sh prepares the binaries and the environment).
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/mastoscale/mastoscale/test/e2e/rig"
+)
+
+// platform is the rig every test of this package uses; TestMain starts and stops it.
+var platform *rig.Rig
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	opts, err := rig.OptionsFromEnv()
+	if err != nil {
+		// Never skip: a rig that cannot start is a failure, on CI and on a laptop alike.
+		fmt.Fprintf(os.Stderr, "FAIL: the e2e rig cannot start: %v\n", err)
+		return 1
+	}
+	opts.Logf = func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	platform, err = rig.Start(ctx, opts)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "FAIL: the e2e rig did not start: %v\n", err)
+		return 1
+	}
+	code := m.Run()
+	if code != 0 {
+		fmt.Fprintf(os.Stderr, "rig process logs (tails):\n%s\n", platform.Diagnostics())
+	}
+	platform.Stop()
+	return code
+}
