@@ -4,13 +4,18 @@ package e2e
 
 import (
 	"context"
+	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 )
 
@@ -40,12 +45,13 @@ spec:
   maxReplicaCount: 4
   triggers:
     - type: redis
-      metadata: {address: "127.0.0.1:6379", listName: "queue:default", listLength: "1500"}
+      metadata: {address: "REDIS_ADDRESS", listName: "queue:default", listLength: "1500"}
 `
 
 func mustObj(t *testing.T, ns, doc string, edit func(u *unstructured.Unstructured)) *unstructured.Unstructured {
 	t.Helper()
 	u := &unstructured.Unstructured{}
+	doc = strings.ReplaceAll(doc, "REDIS_ADDRESS", platform.Redis.Addr)
 	require.NoError(t, yaml.Unmarshal([]byte(doc), &u.Object))
 	u.SetNamespace(ns)
 	if edit != nil {
@@ -112,10 +118,46 @@ spec:
 
 	t.Run("ScaledObject name too long for its HPA", func(t *testing.T) {
 		// keda-hpa-<name> must fit a 63-character label value: 54 characters is the limit.
-		ok := mustObj(t, ns, negScaledObject, func(u *unstructured.Unstructured) { u.SetName(strings.Repeat("a", 54)) })
-		require.NoError(t, apply(ctx, ok, true), "a 54-character name must be admitted")
-		long := mustObj(t, ns, negScaledObject, func(u *unstructured.Unstructured) { u.SetName(strings.Repeat("a", 55)) })
+		named := func(n int) *unstructured.Unstructured {
+			return mustObj(t, ns, negScaledObject, func(u *unstructured.Unstructured) {
+				u.SetName(strings.Repeat("a", n))
+				_ = unstructured.SetNestedField(u.Object, "sidekiq-other", "spec", "scaleTargetRef", "name")
+			})
+		}
+		require.NoError(t, apply(ctx, named(54), true), "a 54-character name must be admitted")
+		long := named(55)
 		requireRejected(t, apply(ctx, long, true), "HPA name")
+	})
+
+	t.Run("ScaledObject whose Redis is unreachable gets no HPA", func(t *testing.T) {
+		// Admission does not connect to Redis, the operator does: KEDA's redis scaler dials when
+		// it is built, so with nothing listening the operator reports Ready=False and makes no HPA.
+		closed, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		addr := closed.Addr().String()
+		require.NoError(t, closed.Close())
+		require.NoError(t, apply(ctx, mustObj(t, ns, negDeployment, func(u *unstructured.Unstructured) { u.SetName("sidekiq-unreachable") }), false))
+		so := mustObj(t, ns, negScaledObject, func(u *unstructured.Unstructured) {
+			u.SetName("sidekiq-unreachable")
+			_ = unstructured.SetNestedField(u.Object, "sidekiq-unreachable", "spec", "scaleTargetRef", "name")
+			triggers, _, _ := unstructured.NestedSlice(u.Object, "spec", "triggers")
+			_ = unstructured.SetNestedField(triggers[0].(map[string]any), addr, "metadata", "address")
+			_ = unstructured.SetNestedSlice(u.Object, triggers, "spec", "triggers")
+		})
+		require.NoError(t, apply(ctx, so, false), "admission does not reach Redis")
+		eventually(t, 2*time.Minute, time.Second, "ScaledObject Ready=False", func() (bool, string) {
+			s, err := getSO(ctx, ns, "sidekiq-unreachable")
+			if err != nil {
+				return false, err.Error()
+			}
+			c := s.Status.Conditions.GetReadyCondition()
+			return c.Status == metav1.ConditionFalse, conditions(s)
+		})
+		s, err := getSO(ctx, ns, "sidekiq-unreachable")
+		require.NoError(t, err)
+		err = platform.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "keda-hpa-sidekiq-unreachable"}, &autoscalingv2.HorizontalPodAutoscaler{})
+		require.True(t, apierrors.IsNotFound(err), "HPA of a ScaledObject whose Redis is unreachable: %v", err)
+		t.Logf("FINDING redis unreachable at creation: %s; no HPA", conditions(s))
 	})
 
 	t.Run("ScaledObject without triggers", func(t *testing.T) {

@@ -66,16 +66,25 @@ build_apiserver() {
 			sed -n 's#^[[:space:]]*\(k8s\.io/[a-z0-9-]*\) => \./staging/.*#replace \1 => \1 '"$staging"'#p' "$gomod"
 		} >go.mod
 		printf 'package tools\n' >tools.go
-		GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -o "$bin.tmp" k8s.io/kubernetes/cmd/kube-apiserver
+		# Stamp the version the way Kubernetes' own build does, so discovery (/version) tells
+		# clients such as KEDA the real version instead of v0.0.0-master.
+		local minor="${K8S_VERSION#v1.}" pkg ldflags=""
+		minor="${minor%%.*}"
+		for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+			ldflags="$ldflags -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
+		done
+		GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$bin.tmp" k8s.io/kubernetes/cmd/kube-apiserver
 		mv "$bin.tmp" "$bin"
 	) || die "kube-apiserver build failed"
 }
 
 # build_keda builds the KEDA operator and admission webhooks in a scratch module with KEDA's
-# own replace/exclude lines, and copies the CRDs and webhook configuration out of the module.
+# own replace/exclude lines, and copies the CRDs (config/crd/bases) and the webhook
+# configuration (config/webhooks/validation_webhooks.yaml) out of the module.
 build_keda() {
 	if [ -x "$KEDA_DIR/keda-operator" ] && [ -x "$KEDA_DIR/keda-webhooks" ] &&
-		[ -d "$KEDA_DIR/crds" ] && [ -f "$KEDA_DIR/webhooks/validation_webhooks.yaml" ]; then return 0; fi
+		[ -f "$KEDA_DIR/crds/eventing.keda.sh_cloudeventsources.yaml" ] &&
+		[ -f "$KEDA_DIR/webhooks/validation_webhooks.yaml" ]; then return 0; fi
 	local src="$KEDA_DIR/src" dir
 	mkdir -p "$src"
 	(
@@ -96,7 +105,9 @@ build_keda() {
 			mv "$KEDA_DIR/keda-$name.tmp" "$KEDA_DIR/keda-$name"
 		done
 		rm -rf "$KEDA_DIR/crds.tmp" "$KEDA_DIR/webhooks.tmp" && mkdir -p "$KEDA_DIR/crds.tmp" "$KEDA_DIR/webhooks.tmp"
-		cp "$dir"/config/crd/bases/keda.sh_*.yaml "$KEDA_DIR/crds.tmp/"
+		# All of them: the operator also watches eventing.keda.sh CloudEventSources and exits if
+		# their CRDs are missing.
+		cp "$dir"/config/crd/bases/*.yaml "$KEDA_DIR/crds.tmp/"
 		cp "$dir"/config/webhooks/validation_webhooks.yaml "$KEDA_DIR/webhooks.tmp/"
 		chmod -R u+w "$KEDA_DIR/crds.tmp" "$KEDA_DIR/webhooks.tmp"
 		rm -rf "$KEDA_DIR/crds" "$KEDA_DIR/webhooks"

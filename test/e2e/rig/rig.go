@@ -39,7 +39,7 @@ type Options struct {
 	AssetsDir     string // KUBEBUILDER_ASSETS: kube-apiserver and etcd
 	OperatorBin   string // RIG_KEDA_OPERATOR
 	WebhooksBin   string // RIG_KEDA_WEBHOOKS
-	CRDDir        string // RIG_KEDA_CRDS: keda.sh_*.yaml
+	CRDDir        string // RIG_KEDA_CRDS: KEDA's config/crd/bases
 	WebhookConfig string // RIG_KEDA_WEBHOOK_CONFIG: KEDA's config/webhooks/validation_webhooks.yaml
 	RedisBin      string // RIG_REDIS_SERVER
 	PIDFile       string // RIG_PID_FILE: every started PID is appended here (optional)
