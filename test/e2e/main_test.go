@@ -9,6 +9,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
 	"testing"
 	"time"
 
@@ -37,6 +39,16 @@ func run(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "FAIL: the e2e rig did not start: %v\n", err)
 		return 1
 	}
+	// Stop the rig on SIGINT/SIGTERM too (rig.sh sends SIGTERM on Ctrl-C or when it is killed),
+	// so no etcd, apiserver, KEDA or redis process outlives the run.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		s := <-sig
+		fmt.Fprintf(os.Stderr, "FAIL: interrupted by %v; stopping the rig\n", s)
+		platform.Stop()
+		os.Exit(1)
+	}()
 	code := m.Run()
 	if code != 0 {
 		fmt.Fprintf(os.Stderr, "rig process logs (tails):\n%s\n", platform.Diagnostics())

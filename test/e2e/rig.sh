@@ -157,7 +157,15 @@ prepare() {
 CHILD=""
 STATE_DIR=""
 cleanup() {
-	local pid name
+	local pid name owner="" i
+	# The test binary (rig-owner) stops its own children in order when it gets SIGTERM.
+	if [ -n "$STATE_DIR" ] && [ -f "$STATE_DIR/pids" ]; then
+		owner="$(awk '$2 == "rig-owner" {print $1; exit}' "$STATE_DIR/pids")"
+	fi
+	if [ -n "$owner" ] && kill -0 "$owner" 2>/dev/null; then
+		kill -TERM "$owner" 2>/dev/null || true
+		for i in $(seq 1 60); do kill -0 "$owner" 2>/dev/null || break; sleep 0.5; done
+	fi
 	if [ -n "$CHILD" ] && kill -0 "$CHILD" 2>/dev/null; then
 		kill -TERM "$CHILD" 2>/dev/null || true
 		wait "$CHILD" 2>/dev/null || true

@@ -126,6 +126,8 @@ func Start(ctx context.Context, o Options) (r *Rig, err error) {
 	if r.PIDFile == "" {
 		r.PIDFile = filepath.Join(dir, "pids")
 	}
+	// The owner first: rig.sh stops it first and gives it time to stop its children in order.
+	r.recordPID(os.Getpid(), "rig-owner")
 	defer func() {
 		if err != nil {
 			err = fmt.Errorf("%w\n%s", err, r.Diagnostics())
