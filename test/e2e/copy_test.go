@@ -56,6 +56,16 @@ type copyPlan struct {
 	SOs          []*soPlan
 }
 
+// driven reports whether the ScaledObject name is one the rig drives.
+func (p *copyPlan) driven(name string) bool {
+	for _, so := range p.SOs {
+		if so.Name == name {
+			return so.Driven
+		}
+	}
+	return false
+}
+
 // normalizeMetric is KEDA's util.NormalizeString.
 func normalizeMetric(s string) string {
 	return strings.NewReplacer("/", "-", ".", "-", ":", "-", "%", "-", "(", "-", ")", "-").Replace(s)

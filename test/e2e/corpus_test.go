@@ -42,7 +42,12 @@ type golden struct {
 	Skipped map[string]int // kind -> count of documents not applied
 }
 
+// repoRoot is the checkout whose goldens are checked: RIG_GOLDEN_ROOT if set (to check another
+// checkout, read only), else the directory holding go.mod above the working directory.
 func repoRoot() (string, error) {
+	if dir := os.Getenv("RIG_GOLDEN_ROOT"); dir != "" {
+		return filepath.Abs(dir)
+	}
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", err

@@ -7,6 +7,7 @@ package e2e
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"os/signal"
@@ -25,6 +26,14 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
+	// The checks are mostly bounded polling, one ScaledObject per subtest: run them all at once
+	// instead of GOMAXPROCS at a time (2 on our machines), unless -parallel was given.
+	flag.Parse()
+	explicit := false
+	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
+	if !explicit {
+		_ = flag.Set("test.parallel", "64")
+	}
 	opts, err := rig.OptionsFromEnv()
 	if err != nil {
 		// Never skip: a rig that cannot start is a failure, on CI and on a laptop alike.

@@ -22,6 +22,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -32,7 +33,7 @@ type tally struct {
 	mu                                                  sync.Mutex
 	Goldens, Admitted, DryRunAdmitted, Placeholders     int
 	ScaledObjects, Driven, HPAsCompared, MetricsMatched int
-	Active, Fallbacks, Recovered, DownObserved          int
+	Active, Fallbacks, Recovered, DownObserved, Nudges  int
 	AdmittedByKind                                      map[string]int
 	SkippedKinds                                        map[string]int
 }
@@ -153,6 +154,11 @@ func TestGoldens(t *testing.T) {
 					}
 				}
 				for _, u := range p.Copy {
+					if u.GetKind() == "ScaledObject" && !p.driven(u.GetName()) {
+						// Its triggers name hosts the rig cannot serve (sentinels, clusters): the
+						// operator would only try to resolve them. Admission as rendered is checked.
+						continue
+					}
 					if err := apply(ctx, u, false); err != nil {
 						t.Errorf("%s %s (test copy): rejected: %v", u.GetKind(), u.GetName(), err)
 						continue
@@ -290,9 +296,9 @@ func TestGoldens(t *testing.T) {
 	})
 
 	t.Logf("SUMMARY goldens=%d documents-admitted=%d (dry-run as rendered=%d) by-kind=%v placeholders=%d skipped-kinds=%v "+
-		"scaledobjects=%d driven=%d hpas-compared=%d metrics-matched=%d active=%d fallbacks=%d redis-down-observed=%d recovered=%d",
+		"scaledobjects=%d driven=%d keda-status-nudges=%d hpas-compared=%d metrics-matched=%d active=%d fallbacks=%d redis-down-observed=%d recovered=%d",
 		tl.Goldens, tl.Admitted, tl.DryRunAdmitted, tl.AdmittedByKind, tl.Placeholders, tl.SkippedKinds,
-		tl.ScaledObjects, tl.Driven, tl.HPAsCompared, tl.MetricsMatched, tl.Active, tl.Fallbacks, tl.DownObserved, tl.Recovered)
+		tl.ScaledObjects, tl.Driven, tl.Nudges, tl.HPAsCompared, tl.MetricsMatched, tl.Active, tl.Fallbacks, tl.DownObserved, tl.Recovered)
 }
 
 func typedSO(so *soPlan) (*kedav1alpha1.ScaledObject, error) {
@@ -313,14 +319,7 @@ func hpaName(so *soPlan) string {
 func checkHPA(t *testing.T, ctx context.Context, so *soPlan, tl *tally) {
 	want, err := typedSO(so)
 	require.NoError(t, err)
-	if !eventually(t, 3*time.Minute, time.Second, "ScaledObject Ready=True", func() (bool, string) {
-		s, err := getSO(ctx, so.Namespace, so.Name)
-		if err != nil {
-			return false, err.Error()
-		}
-		c := s.Status.Conditions.GetReadyCondition()
-		return c.IsTrue(), conditions(s)
-	}) {
+	if !waitReady(t, ctx, so, tl) {
 		return
 	}
 	hpa := &autoscalingv2.HorizontalPodAutoscaler{}
@@ -335,6 +334,50 @@ func checkHPA(t *testing.T, ctx context.Context, so *soPlan, tl *tally) {
 		return
 	}
 	tl.add(func(tl *tally) { tl.HPAsCompared++ })
+}
+
+// waitReady waits for Ready=True. Under load KEDA 2.21 sometimes leaves a ScaledObject at
+// Ready=Unknown/Active=Unknown although it made the HPA (two status writers race, and nothing
+// requeues the object). That is the platform's flake, not the golden's: the rig then touches an
+// annotation once, which makes the operator reconcile again, and says so in the log and summary.
+func waitReady(t *testing.T, ctx context.Context, so *soPlan, tl *tally) bool {
+	t.Helper()
+	state := ""
+	ready := func(d time.Duration) bool {
+		deadline := time.Now().Add(d)
+		for {
+			s, err := getSO(ctx, so.Namespace, so.Name)
+			if err != nil {
+				state = err.Error()
+			} else {
+				c := s.Status.Conditions.GetReadyCondition()
+				state = conditions(s)
+				if c.IsTrue() {
+					return true
+				}
+			}
+			if time.Now().After(deadline) {
+				return false
+			}
+			time.Sleep(time.Second)
+		}
+	}
+	if ready(90 * time.Second) {
+		return true
+	}
+	if strings.Contains(state, "Ready=Unknown") {
+		t.Logf("KEDA left %s/%s at %s; re-reconciling it once", so.Namespace, so.Name, state)
+		tl.add(func(tl *tally) { tl.Nudges++ })
+		patch := []byte(fmt.Sprintf(`{"metadata":{"annotations":{"mastoscale.dev/e2e-nudge":%q}}}`, time.Now().Format(time.RFC3339Nano)))
+		s := &kedav1alpha1.ScaledObject{}
+		s.Name, s.Namespace = so.Name, so.Namespace
+		require.NoError(t, platform.Client.Patch(ctx, s, client.RawPatch(types.MergePatchType, patch)))
+		if ready(3 * time.Minute) {
+			return true
+		}
+	}
+	t.Errorf("ScaledObject %s/%s not Ready=True: %s", so.Namespace, so.Name, state)
+	return false
 }
 
 func compareHPA(want *kedav1alpha1.ScaledObject, so *soPlan, hpa *autoscalingv2.HorizontalPodAutoscaler) []string {
