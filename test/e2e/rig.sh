@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # rig.sh prepares, caches and runs the platform rig: a real etcd, kube-apiserver, KEDA CRDs,
-# KEDA operator + admission webhooks and redis-server, all on 127.0.0.1.
+# KEDA operator + admission webhooks and redis-server, on 127.0.0.1 (KEDA's webhook server has no
+# bind-address flag and listens on all interfaces; the apiserver calls it on 127.0.0.1).
 #
 #   rig.sh prepare      install/build what is missing, print the env the tests need
 #   rig.sh test [FLAGS] prepare, then run the e2e Go tests (FLAGS and $RIG_TEST_FLAGS go to `go test`)
@@ -49,6 +50,9 @@ apt_install() { # apt_install <binary> <package>
 	if [ "$pkg" = redis-server ] && command -v service >/dev/null 2>&1; then $s service redis-server stop >/dev/null 2>&1 || true; fi
 }
 
+# Outputs are written to <name>.tmp.<pid> and renamed into place, so two prepares sharing a
+# cache (several checkouts on one machine) never see a half-written binary.
+
 # build_apiserver builds kube-apiserver from k8s.io/kubernetes in a scratch module that replaces
 # every k8s.io staging module with its published v0.<minor>.<patch> twin.
 build_apiserver() {
@@ -73,8 +77,8 @@ build_apiserver() {
 		for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
 			ldflags="$ldflags -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
 		done
-		GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$bin.tmp" k8s.io/kubernetes/cmd/kube-apiserver
-		mv "$bin.tmp" "$bin"
+		GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$bin.tmp.$$" k8s.io/kubernetes/cmd/kube-apiserver
+		mv "$bin.tmp.$$" "$bin"
 	) || die "kube-apiserver build failed"
 }
 
@@ -101,17 +105,17 @@ build_keda() {
 		for name in operator webhooks; do
 			[ -x "$KEDA_DIR/keda-$name" ] && continue
 			log "building KEDA $KEDA_VERSION $name (cold: operator ~6 min, webhooks ~2 min on 2 cores)"
-			GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -o "$KEDA_DIR/keda-$name.tmp" "github.com/kedacore/keda/v2/cmd/$name"
-			mv "$KEDA_DIR/keda-$name.tmp" "$KEDA_DIR/keda-$name"
+			GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -o "$KEDA_DIR/keda-$name.tmp.$$" "github.com/kedacore/keda/v2/cmd/$name"
+			mv "$KEDA_DIR/keda-$name.tmp.$$" "$KEDA_DIR/keda-$name"
 		done
-		rm -rf "$KEDA_DIR/crds.tmp" "$KEDA_DIR/webhooks.tmp" && mkdir -p "$KEDA_DIR/crds.tmp" "$KEDA_DIR/webhooks.tmp"
+		rm -rf "$KEDA_DIR/crds.tmp.$$" "$KEDA_DIR/webhooks.tmp.$$" && mkdir -p "$KEDA_DIR/crds.tmp.$$" "$KEDA_DIR/webhooks.tmp.$$"
 		# All of them: the operator also watches eventing.keda.sh CloudEventSources and exits if
 		# their CRDs are missing.
-		cp "$dir"/config/crd/bases/*.yaml "$KEDA_DIR/crds.tmp/"
-		cp "$dir"/config/webhooks/validation_webhooks.yaml "$KEDA_DIR/webhooks.tmp/"
-		chmod -R u+w "$KEDA_DIR/crds.tmp" "$KEDA_DIR/webhooks.tmp"
+		cp "$dir"/config/crd/bases/*.yaml "$KEDA_DIR/crds.tmp.$$/"
+		cp "$dir"/config/webhooks/validation_webhooks.yaml "$KEDA_DIR/webhooks.tmp.$$/"
+		chmod -R u+w "$KEDA_DIR/crds.tmp.$$" "$KEDA_DIR/webhooks.tmp.$$"
 		rm -rf "$KEDA_DIR/crds" "$KEDA_DIR/webhooks"
-		mv "$KEDA_DIR/crds.tmp" "$KEDA_DIR/crds" && mv "$KEDA_DIR/webhooks.tmp" "$KEDA_DIR/webhooks"
+		mv "$KEDA_DIR/crds.tmp.$$" "$KEDA_DIR/crds" && mv "$KEDA_DIR/webhooks.tmp.$$" "$KEDA_DIR/webhooks"
 	) || die "KEDA build failed"
 }
 
