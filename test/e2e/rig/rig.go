@@ -1,0 +1,432 @@
+//go:build e2e
+
+// Package rig starts a real Kubernetes control plane (etcd + kube-apiserver through envtest),
+// KEDA's CRDs, operator and admission webhooks, and two redis-servers, all on 127.0.0.1, from
+// binaries that test/e2e/rig.sh builds and caches. Nothing here is a mock.
+package rig
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	kedav1alpha1 "github.com/kedacore/keda/v2/apis/keda/v1alpha1"
+	"github.com/kedacore/keda/v2/pkg/metricsservice/api"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	admissionv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/yaml"
+)
+
+// Options name the binaries and files the rig runs. OptionsFromEnv reads them from the
+// variables rig.sh prints.
+type Options struct {
+	AssetsDir     string // KUBEBUILDER_ASSETS: kube-apiserver and etcd
+	OperatorBin   string // RIG_KEDA_OPERATOR
+	WebhooksBin   string // RIG_KEDA_WEBHOOKS
+	CRDDir        string // RIG_KEDA_CRDS: KEDA's config/crd/bases
+	WebhookConfig string // RIG_KEDA_WEBHOOK_CONFIG: KEDA's config/webhooks/validation_webhooks.yaml
+	RedisBin      string // RIG_REDIS_SERVER
+	PIDFile       string // RIG_PID_FILE: every started PID is appended here (optional)
+	Logf          func(format string, args ...any)
+}
+
+// OptionsFromEnv reads the rig's inputs from the environment and checks that each exists.
+func OptionsFromEnv() (Options, error) {
+	o := Options{
+		AssetsDir:     os.Getenv("KUBEBUILDER_ASSETS"),
+		OperatorBin:   os.Getenv("RIG_KEDA_OPERATOR"),
+		WebhooksBin:   os.Getenv("RIG_KEDA_WEBHOOKS"),
+		CRDDir:        os.Getenv("RIG_KEDA_CRDS"),
+		WebhookConfig: os.Getenv("RIG_KEDA_WEBHOOK_CONFIG"),
+		RedisBin:      os.Getenv("RIG_REDIS_SERVER"),
+		PIDFile:       os.Getenv("RIG_PID_FILE"),
+	}
+	var errs []error
+	for name, p := range map[string]string{
+		"KUBEBUILDER_ASSETS/kube-apiserver": filepath.Join(o.AssetsDir, "kube-apiserver"),
+		"KUBEBUILDER_ASSETS/etcd":           filepath.Join(o.AssetsDir, "etcd"),
+		"RIG_KEDA_OPERATOR":                 o.OperatorBin,
+		"RIG_KEDA_WEBHOOKS":                 o.WebhooksBin,
+		"RIG_KEDA_CRDS":                     o.CRDDir,
+		"RIG_KEDA_WEBHOOK_CONFIG":           o.WebhookConfig,
+		"RIG_REDIS_SERVER":                  o.RedisBin,
+	} {
+		if o.AssetsDir == "" && strings.HasPrefix(name, "KUBEBUILDER") {
+			errs = append(errs, fmt.Errorf("%s: KUBEBUILDER_ASSETS is not set", name))
+			continue
+		}
+		if p == "" {
+			errs = append(errs, fmt.Errorf("%s is not set", name))
+			continue
+		}
+		if _, err := os.Stat(p); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+		}
+	}
+	if len(errs) > 0 {
+		return o, fmt.Errorf("rig inputs missing (run test/e2e/rig.sh, or `make e2e`): %w", errors.Join(errs...))
+	}
+	return o, nil
+}
+
+// Rig is a running platform.
+type Rig struct {
+	Dir        string       // scratch directory: logs, kubeconfig, certs, redis dirs
+	PIDFile    string       // where PIDs are recorded
+	Config     *rest.Config // admin access to the apiserver
+	Client     client.Client
+	Scheme     *runtime.Scheme
+	Kubeconfig string // path of a kubeconfig for the same admin user
+
+	Redis     *Redis // plain redis-server, no password
+	RedisAuth *Redis // redis-server with requirepass
+
+	MetricsService api.MetricsServiceClient // KEDA operator's gRPC metrics service (what the metrics adapter calls)
+	OperatorHTTP   string                   // http://127.0.0.1:<port> of the operator's Prometheus endpoint
+
+	opts     Options
+	env      *envtest.Environment
+	grpcConn *grpc.ClientConn
+	mu       sync.Mutex
+	procs    []*process
+	operator *process
+	webhooks *process
+}
+
+func (o Options) logf(format string, args ...any) {
+	if o.Logf != nil {
+		o.Logf(format, args...)
+	}
+}
+
+// Start brings the whole rig up and returns once the apiserver answers, the webhook admits,
+// the operator is healthy and both redis-servers answer PING. On error it stops what it started.
+func Start(ctx context.Context, o Options) (r *Rig, err error) {
+	dir, err := os.MkdirTemp("", "mastoscale-rig-")
+	if err != nil {
+		return nil, err
+	}
+	r = &Rig{Dir: dir, PIDFile: o.PIDFile, opts: o}
+	if r.PIDFile == "" {
+		r.PIDFile = filepath.Join(dir, "pids")
+	}
+	// The owner first: rig.sh stops it first and gives it time to stop its children in order.
+	r.recordPID(os.Getpid(), "rig-owner")
+	defer func() {
+		if err != nil {
+			err = fmt.Errorf("%w\n%s", err, r.Diagnostics())
+			r.Stop()
+			r = nil
+		}
+	}()
+
+	t0 := time.Now()
+	if r.Redis, err = r.startRedis(ctx, "redis", ""); err != nil {
+		return r, err
+	}
+	if r.RedisAuth, err = r.startRedis(ctx, "redis-auth", "rig-s3cret-"+fmt.Sprint(os.Getpid())); err != nil {
+		return r, err
+	}
+	o.logf("rig: redis-servers up on %s and %s (password) in %s", r.Redis.Addr, r.RedisAuth.Addr, time.Since(t0).Round(time.Millisecond))
+
+	whc, err := readWebhookConfig(o.WebhookConfig)
+	if err != nil {
+		return r, err
+	}
+	r.Scheme = runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(r.Scheme); err != nil {
+		return r, err
+	}
+	if err := kedav1alpha1.AddToScheme(r.Scheme); err != nil {
+		return r, err
+	}
+	t1 := time.Now()
+	r.env = &envtest.Environment{
+		BinaryAssetsDirectory: o.AssetsDir,
+		CRDDirectoryPaths:     []string{o.CRDDir},
+		ErrorIfCRDPathMissing: true,
+		Scheme:                r.Scheme,
+		WebhookInstallOptions: envtest.WebhookInstallOptions{
+			ValidatingWebhooks: []*admissionv1.ValidatingWebhookConfiguration{whc},
+			LocalServingHost:   "127.0.0.1",
+		},
+		ControlPlaneStartTimeout: 3 * time.Minute,
+		ControlPlaneStopTimeout:  30 * time.Second,
+	}
+	r.Config, err = r.env.Start()
+	for pid, comm := range childPIDs() {
+		if comm == "etcd" || comm == "kube-apiserver" {
+			r.recordPID(pid, comm)
+		}
+	}
+	if err != nil {
+		return r, fmt.Errorf("envtest (etcd + kube-apiserver): %w", err)
+	}
+	o.logf("rig: kube-apiserver %s up with KEDA CRDs in %s", r.Config.Host, time.Since(t1).Round(time.Millisecond))
+	if r.Client, err = client.New(r.Config, client.Options{Scheme: r.Scheme}); err != nil {
+		return r, err
+	}
+	user, err := r.env.ControlPlane.AddUser(envtest.User{Name: "rig-admin", Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		return r, err
+	}
+	kc, err := user.KubeConfig()
+	if err != nil {
+		return r, err
+	}
+	r.Kubeconfig = filepath.Join(dir, "kubeconfig")
+	if err := os.WriteFile(r.Kubeconfig, kc, 0o600); err != nil {
+		return r, err
+	}
+	if err := r.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "keda"}}); err != nil {
+		return r, err
+	}
+
+	t2 := time.Now()
+	if err := r.startWebhooks(ctx); err != nil {
+		return r, err
+	}
+	o.logf("rig: KEDA admission webhooks admitting on %s in %s", r.env.WebhookInstallOptions.LocalServingHost, time.Since(t2).Round(time.Millisecond))
+	t3 := time.Now()
+	if err := r.startOperator(ctx); err != nil {
+		return r, err
+	}
+	o.logf("rig: KEDA operator healthy in %s; whole rig up in %s", time.Since(t3).Round(time.Millisecond), time.Since(t0).Round(time.Millisecond))
+	return r, nil
+}
+
+// readWebhookConfig loads KEDA's own ValidatingWebhookConfiguration and makes it strict:
+// failurePolicy Fail, so an unreachable webhook is an error instead of a silent admit.
+func readWebhookConfig(path string) (*admissionv1.ValidatingWebhookConfiguration, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	whc := &admissionv1.ValidatingWebhookConfiguration{}
+	if err := yaml.UnmarshalStrict(data, whc); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(whc.Webhooks) == 0 {
+		return nil, fmt.Errorf("%s: no webhooks", path)
+	}
+	fail := admissionv1.Fail
+	for i := range whc.Webhooks {
+		whc.Webhooks[i].FailurePolicy = &fail
+	}
+	whc.TypeMeta = metav1.TypeMeta{APIVersion: "admissionregistration.k8s.io/v1", Kind: "ValidatingWebhookConfiguration"}
+	return whc, nil
+}
+
+func kedaEnv(kubeconfig string) []string {
+	return []string{
+		"KUBECONFIG=" + kubeconfig,
+		"WATCH_NAMESPACE=",
+		"POD_NAMESPACE=keda",
+		"POD_NAME=keda-operator-rig",
+		"OPERATOR_NAME=keda-operator",
+		"KEDA_CLUSTER_OBJECT_NAMESPACE=keda",
+	}
+}
+
+func (r *Rig) startWebhooks(ctx context.Context) error {
+	wio := &r.env.WebhookInstallOptions
+	probe, err := freePort()
+	if err != nil {
+		return err
+	}
+	metrics, err := freePort()
+	if err != nil {
+		return err
+	}
+	r.webhooks, err = r.startProcess("keda-webhooks", r.opts.WebhooksBin, []string{
+		"--cert-dir=" + wio.LocalServingCertDir,
+		fmt.Sprintf("--port=%d", wio.LocalServingPort),
+		fmt.Sprintf("--health-probe-bind-address=127.0.0.1:%d", probe),
+		fmt.Sprintf("--metrics-bind-address=127.0.0.1:%d", metrics),
+		"--zap-log-level=info",
+	}, kedaEnv(r.Kubeconfig))
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	if err := r.waitHTTP(ctx, r.webhooks, fmt.Sprintf("http://127.0.0.1:%d/readyz", probe)); err != nil {
+		return fmt.Errorf("keda-webhooks not ready: %w", err)
+	}
+	// The apiserver must reach the webhook: a dry-run create runs every validating webhook.
+	probeTA := &kedav1alpha1.TriggerAuthentication{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "keda.sh/v1alpha1", Kind: "TriggerAuthentication"},
+		ObjectMeta: metav1.ObjectMeta{Name: "rig-probe", Namespace: "keda"},
+		Spec: kedav1alpha1.TriggerAuthenticationSpec{SecretTargetRef: []kedav1alpha1.AuthSecretTargetRef{
+			{Parameter: "password", Name: "rig-probe", Key: "password"},
+		}},
+	}
+	return poll(ctx, 250*time.Millisecond, func() (bool, error) {
+		if r.webhooks.exited() {
+			return false, fmt.Errorf("keda-webhooks exited: %v", r.webhooks.err)
+		}
+		err := r.Client.Create(ctx, probeTA.DeepCopy(), client.DryRunAll)
+		return err == nil, err
+	})
+}
+
+func (r *Rig) startOperator(ctx context.Context) error {
+	certDir := filepath.Join(r.Dir, "operator-certs")
+	tlsCfg, err := writeMTLSDir(certDir)
+	if err != nil {
+		return err
+	}
+	caDir := filepath.Join(r.Dir, "operator-custom-ca")
+	if err := os.MkdirAll(caDir, 0o700); err != nil {
+		return err
+	}
+	ports := make([]int, 3)
+	for i := range ports {
+		if ports[i], err = freePort(); err != nil {
+			return err
+		}
+	}
+	probe, metrics, grpcPort := ports[0], ports[1], ports[2]
+	r.operator, err = r.startProcess("keda-operator", r.opts.OperatorBin, []string{
+		"--cert-dir=" + certDir,
+		"--ca-dir=" + caDir,
+		"--enable-cert-rotation=false",
+		"--leader-elect=false",
+		fmt.Sprintf("--health-probe-bind-address=127.0.0.1:%d", probe),
+		fmt.Sprintf("--metrics-bind-address=127.0.0.1:%d", metrics),
+		fmt.Sprintf("--metrics-service-bind-address=127.0.0.1:%d", grpcPort),
+		"--zap-log-level=info",
+	}, kedaEnv(r.Kubeconfig))
+	if err != nil {
+		return err
+	}
+	r.OperatorHTTP = fmt.Sprintf("http://127.0.0.1:%d", metrics)
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	if err := r.waitHTTP(ctx, r.operator, fmt.Sprintf("http://127.0.0.1:%d/healthz", probe)); err != nil {
+		return fmt.Errorf("keda-operator not healthy: %w", err)
+	}
+	if err := r.waitTCP(ctx, r.operator, fmt.Sprintf("127.0.0.1:%d", grpcPort)); err != nil {
+		return fmt.Errorf("keda-operator metrics service not listening: %w", err)
+	}
+	r.grpcConn, err = grpc.NewClient(fmt.Sprintf("127.0.0.1:%d", grpcPort), grpc.WithTransportCredentials(credentials.NewTLS(tlsCfg)))
+	if err != nil {
+		return err
+	}
+	r.MetricsService = api.NewMetricsServiceClient(r.grpcConn)
+	return nil
+}
+
+func (r *Rig) waitHTTP(ctx context.Context, p *process, url string) error {
+	hc := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS12}}}
+	return poll(ctx, 250*time.Millisecond, func() (bool, error) {
+		if p.exited() {
+			return false, fmt.Errorf("%s exited: %v", p.name, p.err)
+		}
+		resp, err := hc.Get(url)
+		if err != nil {
+			return false, err
+		}
+		_ = resp.Body.Close()
+		return resp.StatusCode == http.StatusOK, fmt.Errorf("%s: %s", url, resp.Status)
+	})
+}
+
+func (r *Rig) waitTCP(ctx context.Context, p *process, addr string) error {
+	return poll(ctx, 250*time.Millisecond, func() (bool, error) {
+		if p.exited() {
+			return false, fmt.Errorf("%s exited: %v", p.name, p.err)
+		}
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err != nil {
+			return false, err
+		}
+		_ = c.Close()
+		return true, nil
+	})
+}
+
+// OperatorAlive reports an error if the operator or the webhooks process has exited.
+func (r *Rig) OperatorAlive() error {
+	for _, p := range []*process{r.operator, r.webhooks} {
+		if p != nil && p.exited() {
+			return fmt.Errorf("%s exited: %v\n%s", p.name, p.err, p.tail(4000))
+		}
+	}
+	return nil
+}
+
+// Diagnostics returns the tail of every process log: what a failing test prints.
+func (r *Rig) Diagnostics() string {
+	if r == nil {
+		return ""
+	}
+	var b strings.Builder
+	r.mu.Lock()
+	procs := append([]*process(nil), r.procs...)
+	r.mu.Unlock()
+	for _, p := range procs {
+		fmt.Fprintf(&b, "---- %s (%s, exited=%v) ----\n%s\n", p.name, p.logPath, p.exited(), p.tail(3000))
+	}
+	return b.String()
+}
+
+// OperatorLogTail returns the last n bytes of the operator's log.
+func (r *Rig) OperatorLogTail(n int64) string {
+	if r.operator == nil {
+		return ""
+	}
+	return r.operator.tail(n)
+}
+
+// Stop stops every process the rig started, newest first, by PID; then the control plane.
+// Set RIG_KEEP=1 to keep the scratch directory (logs) afterwards.
+func (r *Rig) Stop() {
+	if r == nil {
+		return
+	}
+	if r.grpcConn != nil {
+		_ = r.grpcConn.Close()
+	}
+	r.mu.Lock()
+	procs := append([]*process(nil), r.procs...)
+	r.mu.Unlock()
+	for i := len(procs) - 1; i >= 0; i-- {
+		procs[i].stop(15 * time.Second)
+	}
+	if r.env != nil {
+		if err := r.env.Stop(); err != nil {
+			r.opts.logf("rig: stopping envtest: %v", err)
+		}
+	}
+	if os.Getenv("RIG_KEEP") == "" {
+		_ = os.RemoveAll(r.Dir)
+	} else {
+		r.opts.logf("rig: kept %s", r.Dir)
+	}
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
