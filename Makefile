@@ -18,9 +18,13 @@ run:
 build:
 	$(GO) build -o bin/mastoscale ./cmd/mastoscale
 
+# test runs every test; when the platform rig is prepared (make rig-prepare, or make e2e once)
+# it runs the rig checks too. .ci/run prepares it, so CI always does.
 test: tools build
 	$(GO) vet ./...
 	$(GO) test ./...
+	@if test/e2e/rig.sh ready; then $(MAKE) --no-print-directory e2e; \
+	else echo "make test: the platform rig is not prepared, so its checks did not run: make rig-prepare (~15 min cold) or make e2e"; fi
 
 # unit runs the tests without building the external tools (tests that need them skip).
 unit:

@@ -7,6 +7,7 @@
 #   rig.sh test [FLAGS] prepare, then run the e2e Go tests (FLAGS and $RIG_TEST_FLAGS go to `go test`)
 #   rig.sh up           prepare, then start the rig and wait (Ctrl-C stops it)
 #   rig.sh env          print the env lines (after prepare)
+#   rig.sh ready        exit 0 when the rig is prepared (what `make test` asks before running it)
 #
 # Binaries are cached outside the repository, keyed by version, under
 #   ${MASTOSCALE_CACHE:-$HOME/.cache/mastoscale}/rig/<name>-<version>/
@@ -208,6 +209,11 @@ cmd="${1:-test}"
 case "$cmd" in
 prepare) prepare; print_env ;;
 env) print_env ;;
+ready)
+	# exit 0 when every binary the tests need is cached and installed: `make test` then runs the rig
+	[ -x "$ASSETS_DIR/kube-apiserver" ] && [ -x "$ASSETS_DIR/etcd" ] && [ -x "$KEDA_DIR/keda-operator" ] &&
+		[ -x "$KEDA_DIR/keda-webhooks" ] && [ -d "$KEDA_DIR/crds" ] && command -v redis-server >/dev/null
+	;;
 test)
 	prepare
 	cd "$REPO_ROOT"
@@ -219,5 +225,5 @@ up)
 	cd "$REPO_ROOT"
 	run_with_env go run -tags e2e ./test/e2e/cmd/rig "$@"
 	;;
-*) die "unknown command $cmd (prepare|test|up|env)" ;;
+*) die "unknown command $cmd (prepare|test|up|env|ready)" ;;
 esac
