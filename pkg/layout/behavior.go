@@ -36,10 +36,7 @@ var BehaviorPresetNames = []string{BehaviorConservative, BehaviorBalanced, Behav
 // losing them; slow downscales only avoid churn.
 var BehaviorPresets = map[string]autoscalingv2.HorizontalPodAutoscalerBehavior{
 	BehaviorConservative: {
-		ScaleUp: &autoscalingv2.HPAScalingRules{
-			StabilizationWindowSeconds: ptr.To[int32](DefaultScaleUpStabilization),
-			Policies:                   []autoscalingv2.HPAScalingPolicy{pods(DefaultScaleUpPods, DefaultScaleUpPeriod)},
-		},
+		ScaleUp: defaultScaleUp(),
 		ScaleDown: &autoscalingv2.HPAScalingRules{
 			StabilizationWindowSeconds: ptr.To[int32](600),
 			Policies:                   []autoscalingv2.HPAScalingPolicy{pods(1, 300)},

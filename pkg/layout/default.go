@@ -147,12 +147,16 @@ func defaultWorker(w *Worker) {
 		}
 	}
 	if a.Behavior.ScaleUp == nil {
-		a.Behavior.ScaleUp = &autoscalingv2.HPAScalingRules{
-			StabilizationWindowSeconds: ptr.To[int32](DefaultScaleUpStabilization),
-			Policies: []autoscalingv2.HPAScalingPolicy{{
-				Type: autoscalingv2.PodsScalingPolicy, Value: DefaultScaleUpPods, PeriodSeconds: DefaultScaleUpPeriod,
-			}},
-		}
+		a.Behavior.ScaleUp = defaultScaleUp()
+	}
+}
+
+// defaultScaleUp is the seed's scale-up: one pod a minute after 300 s of stability. The
+// conservative preset uses it too.
+func defaultScaleUp() *autoscalingv2.HPAScalingRules {
+	return &autoscalingv2.HPAScalingRules{
+		StabilizationWindowSeconds: ptr.To[int32](DefaultScaleUpStabilization),
+		Policies:                   []autoscalingv2.HPAScalingPolicy{pods(DefaultScaleUpPods, DefaultScaleUpPeriod)},
 	}
 }
 
