@@ -45,13 +45,17 @@ spec:
   - name: scheduler
     queues: [{name: scheduler}]
 `
+	// the main worker may take queues the rest also consumes: only warnings
+	return prepared(t, doc)
+}
+
+// prepared parses a layout document and returns it defaulted, failing on any error.
+func prepared(t *testing.T, doc string) *layout.SidekiqLayout {
+	t.Helper()
 	l, err := layout.Parse([]byte(doc))
 	require.NoError(t, err)
 	d, report := layout.Prepare(l)
-	if report.HasErrors() {
-		// the main worker may take queues the rest also consumes: only warnings
-		require.NoError(t, report.Err())
-	}
+	require.NoError(t, report.Err())
 	return d
 }
 
@@ -297,10 +301,7 @@ spec:
   - name: rest
     queues: [{name: push}, {name: mailers}, {name: pull}, {name: fasp}, {name: ingress}, {name: scheduler}]
 `
-	l, err := layout.Parse([]byte(doc))
-	require.NoError(t, err)
-	d, report := layout.Prepare(l)
-	require.NoError(t, report.Err())
+	d := prepared(t, doc)
 	burst := func(service string) *simulate.Trace {
 		tr, err := simulate.ParseCSV("burst.csv", strings.NewReader("0,default,100,"+service+"\n199,default,0\n"))
 		require.NoError(t, err)
@@ -348,10 +349,7 @@ spec:
   - name: rest
     queues: [{name: push}, {name: default}, {name: pull}, {name: fasp}, {name: ingress}, {name: scheduler}]
 `
-	l, err := layout.Parse([]byte(doc))
-	require.NoError(t, err)
-	d, report := layout.Prepare(l)
-	require.NoError(t, report.Err())
+	d := prepared(t, doc)
 	csv := "0,mailers,50\n" + // wakes the worker at the t=0 poll; ready at 45
 		"500,mailers,5\n" + // asleep by then, and 5 is not above activationListLength 10
 		"1000,mailers,20\n" + // wakes it at the t=1020 poll
@@ -390,10 +388,7 @@ spec:
   - name: rest
     queues: [{name: push}, {name: mailers}, {name: pull}, {name: fasp}, {name: ingress}, {name: scheduler}]
 `
-		l, err := layout.Parse([]byte(doc))
-		require.NoError(t, err)
-		d, report := layout.Prepare(l)
-		require.NoError(t, report.Err())
+		d := prepared(t, doc)
 		// 60 jobs/s against one pod's 50 jobs/s (25 threads, 0.5 s a job).
 		r, err := simulate.Run("latency", d, constant(1800, map[string]int32{"default": 60}), simulate.Options{})
 		require.NoError(t, err)
