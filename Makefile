@@ -44,7 +44,7 @@ helm-plugin:
 # plots regenerates the simulation plots the README shows; run it after changing the model.
 plots:
 	$(GO) run ./cmd/mastoscale simulate --preset split --trace viral --compare examples/seed.yaml --plot examples/simulate/simulate-viral.svg
-	$(GO) run ./cmd/mastoscale simulate --preset split --trace viral --compare pkg/simulate/testdata/tuned.yaml --plot examples/simulate/simulate-viral-tuned.svg
+	$(GO) run ./cmd/mastoscale simulate --preset split --trace viral --compare internal/simulate/testdata/tuned.yaml --plot examples/simulate/simulate-viral-tuned.svg
 
 # example-kustomize builds the kustomize example with the function and fails if kustomize skipped it.
 example-kustomize: build $(KUSTOMIZE)

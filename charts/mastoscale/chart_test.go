@@ -15,7 +15,6 @@ import (
 	"github.com/mastoscale/mastoscale/internal/chartvalues"
 	"github.com/mastoscale/mastoscale/internal/testutil"
 	"github.com/mastoscale/mastoscale/pkg/layout"
-	"github.com/mastoscale/mastoscale/pkg/mastodon"
 	"github.com/mastoscale/mastoscale/pkg/render"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -23,8 +22,8 @@ import (
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
-	"helm.sh/helm/v3/pkg/lint"
-	"helm.sh/helm/v3/pkg/lint/support"
+	"helm.sh/helm/v3/internal/lint"
+	"helm.sh/helm/v3/internal/lint/support"
 	"helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/releaseutil"
 	"sigs.k8s.io/yaml"
@@ -176,7 +175,7 @@ func TestChartMatchesRender(t *testing.T) {
 // TestDefaultValuesAreSplitPreset: the chart's values.yaml is the layout `mastoscale render`
 // uses without flags.
 func TestDefaultValuesAreSplitPreset(t *testing.T) {
-	l, err := layout.Preset(layout.PresetSplit, mastodon.DefaultVersion)
+	l, err := layout.Preset(layout.PresetSplit, layout.DefaultMastodonVersion)
 	require.NoError(t, err)
 	manifest, err := template(t, loadChart(t), map[string]any{"deployments": map[string]any{"enabled": true}}, "default")
 	require.NoError(t, err)

@@ -10,7 +10,6 @@ import (
 
 	"github.com/mastoscale/mastoscale/internal/chartvalues"
 	"github.com/mastoscale/mastoscale/pkg/layout"
-	"github.com/mastoscale/mastoscale/pkg/mastodon"
 	"github.com/mastoscale/mastoscale/pkg/render"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -99,7 +98,7 @@ func randomLayout(r *rand.Rand) *layout.SidekiqLayout {
 	s.MastodonVersion = pick(r, "", "3.3", "3.5", "4.0", "4.2", "4.3", "v4.3.2", "4.4", "4.5.0-beta.1", "4.6", "4.7")
 	s.Release = layout.Release{
 		Name:  pick(r, "", "mastodon", "social", "fedi-mastodon-prod", "x1"),
-		Chart: pick(r, "", string(mastodon.ChartLegacy), string(mastodon.ChartHelmCharts)),
+		Chart: pick(r, "", string(layout.ChartLegacy), string(layout.ChartHelmCharts)),
 	}
 	if r.IntN(4) == 0 {
 		s.Release.Fullname = "masto"
@@ -107,9 +106,9 @@ func randomLayout(r *rand.Rand) *layout.SidekiqLayout {
 	if r.IntN(4) == 0 {
 		s.Image = "registry.example.org/mastodon:custom"
 	}
-	v := mastodon.DefaultVersion
+	v := layout.DefaultMastodonVersion
 	if s.MastodonVersion != "" {
-		v, _ = mastodon.ParseVersion(s.MastodonVersion)
+		v, _ = layout.ParseMastodonVersion(s.MastodonVersion)
 	}
 
 	red := &s.Redis
@@ -147,8 +146,8 @@ func randomLayout(r *rand.Rand) *layout.SidekiqLayout {
 	}
 
 	var queues []string
-	for _, q := range mastodon.QueueNames(v) {
-		if q != mastodon.SchedulerQueue {
+	for _, q := range layout.QueueNames(v) {
+		if q != layout.SchedulerQueue {
 			queues = append(queues, q)
 		}
 	}
@@ -165,7 +164,7 @@ func randomLayout(r *rand.Rand) *layout.SidekiqLayout {
 		randomWorker(r, &w)
 		s.Workers = append(s.Workers, w)
 	}
-	sched := layout.Worker{Name: "scheduler", Queues: []layout.Queue{{Name: mastodon.SchedulerQueue}}}
+	sched := layout.Worker{Name: "scheduler", Queues: []layout.Queue{{Name: layout.SchedulerQueue}}}
 	sched.Concurrency = maybe[int32](r, 1, 10)
 	sched.Replicas = maybe[int32](r, 1, 1)
 	s.Workers = append(s.Workers, sched)
@@ -252,7 +251,7 @@ func randomRules(r *rand.Rand) *autoscalingv2.HPAScalingRules {
 // its schema or a template failure.
 func TestRefusesWhatCoreRefuses(t *testing.T) {
 	base := func() *layout.SidekiqLayout {
-		l, err := layout.Preset(layout.PresetSplit, mastodon.DefaultVersion)
+		l, err := layout.Preset(layout.PresetSplit, layout.DefaultMastodonVersion)
 		require.NoError(t, err)
 		l.Spec.Workers[0].Autoscale = &layout.Autoscale{MinReplicas: ptr.To[int32](1), MaxReplicas: ptr.To[int32](3)}
 		l.Spec.Workers[0].Timeout = ptr.To[int32](30)

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/mastoscale/mastoscale/pkg/drift"
+	"github.com/mastoscale/mastoscale/internal/drift"
 )
 
 // checkDrift compares the committed file with the rendered data and reports the difference.

@@ -5,7 +5,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/mastoscale/mastoscale/pkg/krm"
+	"github.com/mastoscale/mastoscale/internal/krm"
 	"github.com/mastoscale/mastoscale/pkg/layout"
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/kustomize/kyaml/fn/framework"

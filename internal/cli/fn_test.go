@@ -25,12 +25,12 @@ func TestFn(t *testing.T) {
 		// kustomize's own input: the ResourceList comes back with its annotations and no results.
 		{name: "kustomize-resourcelist", args: []string{"fn"}, stdin: fn + "kustomize-resourcelist.yaml"},
 		// kpt-style input with file annotations: a warning result, printed on stderr too.
-		{name: "warnings-resourcelist", args: []string{"fn"}, stdin: "pkg/krm/testdata/resourcelist/warnings/input.yaml"},
+		{name: "warnings-resourcelist", args: []string{"fn"}, stdin: "internal/krm/testdata/resourcelist/warnings/input.yaml"},
 		{name: "two-schedulers", args: []string{"fn"}, stdin: fn + "two-schedulers-resourcelist.yaml"},
 		{name: "unknown-field", args: []string{"fn"}, stdin: fn + "unknown-field-resourcelist.yaml"},
 		{name: "not-a-layout", args: []string{"fn"}, stdin: fn + "not-a-layout-resourcelist.yaml"},
 		// Standalone: layout and manifests as files, a plain stream out.
-		{name: "standalone", args: []string{"fn", "kustomize/autoscaled/sidekiq-layout.yaml", "pkg/krm/testdata/standalone/split-chart-default/input.yaml"}},
+		{name: "standalone", args: []string{"fn", "kustomize/autoscaled/sidekiq-layout.yaml", "internal/krm/testdata/standalone/split-chart-default/input.yaml"}},
 		{name: "verify-golden", args: []string{"fn", "--verify", "kustomize/autoscaled/sidekiq-layout.yaml", "kustomize/autoscaled/expected.yaml"}},
 		{name: "verify-skipped", args: []string{"fn", "--verify", "kustomize/autoscaled/sidekiq-layout.yaml", "-"}, stdin: fn + "built-without-exec.yaml"},
 		{name: "verify-no-layout", args: []string{"fn", "--verify"}},

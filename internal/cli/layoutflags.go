@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/mastoscale/mastoscale/pkg/layout"
-	"github.com/mastoscale/mastoscale/pkg/mastodon"
 	"github.com/spf13/cobra"
 )
 
@@ -18,7 +17,7 @@ type layoutFlags struct {
 func (f *layoutFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVarP(&f.file, "file", "f", "", "layout file (a SidekiqLayout)")
 	cmd.Flags().StringVar(&f.preset, "preset", "", fmt.Sprintf("built-in layout: one of %v (default %q when no file is given)", layout.Presets, layout.PresetSplit))
-	cmd.Flags().StringVar(&f.version, "mastodon-version", mastodon.DefaultVersion.String(), "Mastodon version of a preset")
+	cmd.Flags().StringVar(&f.version, "mastodon-version", layout.DefaultMastodonVersion.String(), "Mastodon version of a preset")
 }
 
 // args reproduces the flags as given, for messages that show a command line.
@@ -30,7 +29,7 @@ func (f *layoutFlags) args() []string {
 	if f.preset != "" {
 		out = append(out, "--preset", f.preset)
 	}
-	if f.version != mastodon.DefaultVersion.String() {
+	if f.version != layout.DefaultMastodonVersion.String() {
 		out = append(out, "--mastodon-version", f.version)
 	}
 	return out
@@ -49,7 +48,7 @@ func (f *layoutFlags) load() (*layout.SidekiqLayout, string, error) {
 	if name == "" {
 		name = layout.PresetSplit
 	}
-	v, err := mastodon.ParseVersion(f.version)
+	v, err := layout.ParseMastodonVersion(f.version)
 	if err != nil {
 		return nil, "", fmt.Errorf("--mastodon-version: %w", err)
 	}

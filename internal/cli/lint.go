@@ -9,8 +9,7 @@ import (
 	"strings"
 
 	"github.com/mastoscale/mastoscale/pkg/layout"
-	"github.com/mastoscale/mastoscale/pkg/lint"
-	"github.com/mastoscale/mastoscale/pkg/mastodon"
+	"github.com/mastoscale/mastoscale/internal/lint"
 	"github.com/spf13/cobra"
 )
 
@@ -69,7 +68,7 @@ Exit status: 0 no errors (warnings allowed), 1 errors (or warnings with
 			}
 			var opts lint.Options
 			if version != "" {
-				v, err := mastodon.ParseVersion(version)
+				v, err := layout.ParseMastodonVersion(version)
 				if err != nil {
 					return usage("--mastodon-version: %v", err)
 				}
@@ -82,7 +81,7 @@ Exit status: 0 no errors (warnings allowed), 1 errors (or warnings with
 			opts.Budget = budget
 			if opts.MastodonVersion == nil && layoutFile != "" {
 				if l, err := layout.Load(layoutFile); err == nil && l.Spec.MastodonVersion != "" {
-					if v, err := mastodon.ParseVersion(l.Spec.MastodonVersion); err == nil {
+					if v, err := layout.ParseMastodonVersion(l.Spec.MastodonVersion); err == nil {
 						opts.MastodonVersion = &v
 					}
 				}

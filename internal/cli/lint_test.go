@@ -17,7 +17,7 @@ import (
 // TestLintCommands runs `mastoscale lint` command lines in-process; each has a golden
 // transcript (stdout, stderr, exit code) in testdata/<name>.txt.
 func TestLintCommands(t *testing.T) {
-	const corpus = "../../pkg/lint/testdata/"
+	const corpus = "../../internal/lint/testdata/"
 	tests := []struct {
 		name  string
 		args  string

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/mastoscale/mastoscale/pkg/layout"
-	"github.com/mastoscale/mastoscale/pkg/plan"
+	"github.com/mastoscale/mastoscale/internal/plan"
 	"github.com/spf13/cobra"
 )
 

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/mastoscale/mastoscale/pkg/layout"
-	"github.com/mastoscale/mastoscale/pkg/simulate"
+	"github.com/mastoscale/mastoscale/internal/simulate"
 	"github.com/spf13/cobra"
 )
 

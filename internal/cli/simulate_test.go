@@ -32,7 +32,7 @@ func TestPlanAndSimulateCommands(t *testing.T) {
 	}{
 		{"plan the seed", []string{"plan", "-f", seed, "--worker", "worker-default", "--peak", "180"}, "plan-seed.txt", 0},
 		{"plan slower jobs", []string{"plan", "-f", seed, "--worker", "worker-default", "--throughput-per-thread", "1", "--peak", "180"}, "plan-seed-slow.txt", 0},
-		{"plan a layout with latency goals", []string{"plan", "-f", filepath.Join(testutil.RepoRoot(t), "pkg", "simulate", "testdata", "tuned.yaml"), "--worker", "ingress", "--peak", "300"}, "plan-tuned.txt", 0},
+		{"plan a layout with latency goals", []string{"plan", "-f", filepath.Join(testutil.RepoRoot(t), "internal", "simulate", "testdata", "tuned.yaml"), "--worker", "ingress", "--peak", "300"}, "plan-tuned.txt", 0},
 		{"simulate flood", []string{"simulate", "--preset", "split", "--trace", "flood", "--duration", "2h"}, "simulate-flood.txt", 0},
 	}
 	for _, c := range cases {

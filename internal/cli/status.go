@@ -14,7 +14,6 @@ import (
 
 	"github.com/mastoscale/mastoscale/internal/status"
 	"github.com/mastoscale/mastoscale/pkg/layout"
-	"github.com/mastoscale/mastoscale/pkg/mastodon"
 	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -252,8 +251,8 @@ func statusLayout(s Streams, lf *layoutFlags) (*layout.SidekiqLayout, error) {
 // layoutQueues are the layout's queues and its version's catalogue, read even when idle.
 func layoutQueues(l *layout.SidekiqLayout) []string {
 	var qs []string
-	if v, err := mastodon.ParseVersion(l.Spec.MastodonVersion); err == nil {
-		qs = mastodon.QueueNames(v)
+	if v, err := layout.ParseMastodonVersion(l.Spec.MastodonVersion); err == nil {
+		qs = layout.QueueNames(v)
 	}
 	for _, w := range l.Spec.Workers {
 		for _, q := range w.Queues {

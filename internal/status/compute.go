@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/mastoscale/mastoscale/pkg/layout"
-	"github.com/mastoscale/mastoscale/pkg/mastodon"
 )
 
 // Status is a Snapshot read against a layout: per queue what waits and who consumes it, per
@@ -80,9 +79,9 @@ func Compute(snap *Snapshot, l *layout.SidekiqLayout) Status {
 	if st.Processes == nil {
 		st.Processes = []Process{}
 	}
-	version := mastodon.DefaultVersion
+	version := layout.DefaultMastodonVersion
 	if l != nil {
-		if v, err := mastodon.ParseVersion(l.Spec.MastodonVersion); err == nil {
+		if v, err := layout.ParseMastodonVersion(l.Spec.MastodonVersion); err == nil {
 			version = v
 		}
 	}
@@ -182,9 +181,9 @@ func deref(p *int32) int32 {
 }
 
 // queueOrder lists the snapshot's queues in catalogue order, then the others by name.
-func queueOrder(snap *Snapshot, v mastodon.Version) []string {
+func queueOrder(snap *Snapshot, v layout.MastodonVersion) []string {
 	var out []string
-	for _, q := range mastodon.QueueNames(v) {
+	for _, q := range layout.QueueNames(v) {
 		if _, ok := snap.Queues[q]; ok {
 			out = append(out, q)
 		}
@@ -231,9 +230,9 @@ func consumerWarnings(queues []QueueStatus, procs, live int) []string {
 	var out []string
 	for _, q := range queues {
 		switch {
-		case q.Name == mastodon.SchedulerQueue && q.Consumers == 0:
+		case q.Name == layout.SchedulerQueue && q.Consumers == 0:
 			out = append(out, fmt.Sprintf("queue %q: no process consumes it, so no periodic job runs: run exactly one process with -q scheduler", q.Name))
-		case q.Name == mastodon.SchedulerQueue && q.Consumers > 1:
+		case q.Name == layout.SchedulerQueue && q.Consumers > 1:
 			out = append(out, fmt.Sprintf("queue %q: %d processes consume it, so every periodic job is enqueued %d times: keep it in exactly one process", q.Name, q.Consumers, q.Consumers))
 		case q.Consumers == 0:
 			out = append(out, fmt.Sprintf("queue %q: no process consumes it, so its %d jobs wait forever: add it to a worker's queues", q.Name, q.Backlog))
@@ -320,7 +319,7 @@ func namespaceWarnings(snap *Snapshot, l *layout.SidekiqLayout) []string {
 		if snap.Namespace == "" {
 			read = "no namespace"
 		}
-		if v, err := mastodon.ParseVersion(version(l)); l != nil && err == nil && !v.AllowsRedisNamespace() {
+		if v, err := layout.ParseMastodonVersion(version(l)); l != nil && err == nil && !v.AllowsRedisNamespace() {
 			out = append(out, fmt.Sprintf("Redis holds Sidekiq keys under namespace %q (%s:queues), but Mastodon %s ignores REDIS_NAMESPACE: they are leftovers of an older release; migrate the jobs or delete the keys", p, p, v))
 			continue
 		}

@@ -3,7 +3,7 @@ package status
 import (
 	"encoding/csv"
 	"fmt"
-	"github.com/mastoscale/mastoscale/pkg/simulate"
+	"github.com/mastoscale/mastoscale/internal/simulate"
 	"io"
 	"math"
 	"slices"

@@ -1,7 +1,6 @@
 package layout
 
 import (
-	"github.com/mastoscale/mastoscale/pkg/mastodon"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	"k8s.io/utils/ptr"
 )
@@ -14,7 +13,7 @@ const (
 )
 
 // MinExporterVersion is the first Mastodon with a built-in Prometheus exporter.
-var MinExporterVersion = mastodon.Version{Major: 4, Minor: 4}
+var MinExporterVersion = MastodonVersion{Major: 4, Minor: 4}
 
 // BehaviorPresetNames lists the presets, slowest first.
 var BehaviorPresetNames = []string{BehaviorConservative, BehaviorBalanced, BehaviorAggressive}

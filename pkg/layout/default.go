@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/mastoscale/mastoscale/pkg/mastodon"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	"k8s.io/utils/ptr"
 )
@@ -34,20 +33,20 @@ const (
 func Default(l *SidekiqLayout) *SidekiqLayout {
 	s := &l.Spec
 	if s.MastodonVersion == "" {
-		s.MastodonVersion = mastodon.DefaultVersion.String()
+		s.MastodonVersion = DefaultMastodonVersion.String()
 	}
 	if s.Release.Name == "" {
-		s.Release.Name = mastodon.DefaultRelease
+		s.Release.Name = DefaultRelease
 	}
 	if s.Release.Chart == "" {
-		s.Release.Chart = string(mastodon.ChartLegacy)
+		s.Release.Chart = string(ChartLegacy)
 	}
 	if s.Release.Fullname == "" {
-		s.Release.Fullname = mastodon.Fullname(s.Release.Name)
+		s.Release.Fullname = Fullname(s.Release.Name)
 	}
 	if s.Image == "" {
-		if v, err := mastodon.ParseVersion(s.MastodonVersion); err == nil {
-			s.Image = mastodon.DefaultImage(v)
+		if v, err := ParseMastodonVersion(s.MastodonVersion); err == nil {
+			s.Image = DefaultImage(v)
 		}
 	}
 	defaultRedis(s)
@@ -59,9 +58,9 @@ func Default(l *SidekiqLayout) *SidekiqLayout {
 
 func defaultRedis(s *Spec) {
 	r := &s.Redis
-	chart, _ := mastodon.ParseChart(s.Release.Chart)
+	chart, _ := ParseChart(s.Release.Chart)
 	if r.Host == "" && r.Address == "" && r.Sentinel == nil {
-		if host, ok := mastodon.RedisHost(chart, s.Release.Name); ok {
+		if host, ok := RedisHost(chart, s.Release.Name); ok {
 			r.Host = host
 		}
 	}
@@ -69,12 +68,12 @@ func defaultRedis(s *Spec) {
 		r.Port = ptr.To[int32](DefaultRedisPort)
 	}
 	if r.Auth == nil {
-		ref := mastodon.RedisPasswordSecret(chart, s.Release.Name)
+		ref := RedisPasswordSecret(chart, s.Release.Name)
 		r.Auth = &RedisAuth{SecretName: ref.Name, PasswordKey: ref.Key}
 	}
 	if !r.Auth.Disabled {
 		if r.Auth.PasswordKey == "" {
-			r.Auth.PasswordKey = mastodon.RedisPasswordSecret(chart, s.Release.Name).Key
+			r.Auth.PasswordKey = RedisPasswordSecret(chart, s.Release.Name).Key
 		}
 		if r.Auth.TriggerAuthenticationName == "" {
 			r.Auth.TriggerAuthenticationName = s.Release.Fullname + "-sidekiq-redis"
@@ -87,7 +86,7 @@ func defaultWorker(w *Worker) {
 		w.Concurrency = ptr.To[int32](DefaultConcurrency)
 	}
 	if w.Timeout == nil {
-		w.Timeout = ptr.To[int32](mastodon.SidekiqDefaultTimeout)
+		w.Timeout = ptr.To[int32](SidekiqDefaultTimeout)
 	}
 	if w.TerminationGracePeriodSeconds == nil {
 		w.TerminationGracePeriodSeconds = ptr.To(int64(*w.Timeout) + gracePeriodMargin)
@@ -163,7 +162,7 @@ func defaultScaleUp() *autoscalingv2.HPAScalingRules {
 // ConsumesScheduler reports whether w consumes the scheduler queue.
 func (w *Worker) ConsumesScheduler() bool {
 	for _, q := range w.Queues {
-		if q.Name == mastodon.SchedulerQueue {
+		if q.Name == SchedulerQueue {
 			return true
 		}
 	}

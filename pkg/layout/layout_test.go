@@ -10,7 +10,6 @@ import (
 
 	"github.com/mastoscale/mastoscale/internal/testutil"
 	"github.com/mastoscale/mastoscale/pkg/layout"
-	"github.com/mastoscale/mastoscale/pkg/mastodon"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -198,7 +197,7 @@ func TestPresetsAreValidForEveryVersion(t *testing.T) {
 	for _, name := range layout.Presets {
 		for _, v := range []string{"3.3", "3.5", "4.0", "4.2", "4.3", "4.4", "4.5", "4.6"} {
 			t.Run(name+"/"+v, func(t *testing.T) {
-				ver, err := mastodon.ParseVersion(v)
+				ver, err := layout.ParseMastodonVersion(v)
 				require.NoError(t, err)
 				l, err := layout.Preset(name, ver)
 				require.NoError(t, err)
@@ -208,14 +207,14 @@ func TestPresetsAreValidForEveryVersion(t *testing.T) {
 			})
 		}
 	}
-	_, err := layout.Preset("fast", mastodon.DefaultVersion)
+	_, err := layout.Preset("fast", layout.DefaultMastodonVersion)
 	assert.ErrorContains(t, err, "unknown preset")
 }
 
 func TestSplitPresetMatchesExample(t *testing.T) {
 	want, err := layout.Load("../../examples/split.yaml")
 	require.NoError(t, err)
-	got, err := layout.Preset(layout.PresetSplit, mastodon.DefaultVersion)
+	got, err := layout.Preset(layout.PresetSplit, layout.DefaultMastodonVersion)
 	require.NoError(t, err)
 	wd, _ := layout.Prepare(want)
 	gd, _ := layout.Prepare(got)
@@ -223,7 +222,7 @@ func TestSplitPresetMatchesExample(t *testing.T) {
 }
 
 func TestWarnings(t *testing.T) {
-	l, err := layout.Preset(layout.PresetSplit, mastodon.Version{Major: 4, Minor: 7})
+	l, err := layout.Preset(layout.PresetSplit, layout.MastodonVersion{Major: 4, Minor: 7})
 	require.NoError(t, err)
 	l.Spec.Workers[0].Concurrency = new(int32)
 	*l.Spec.Workers[0].Concurrency = 40

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/mastoscale/mastoscale/pkg/mastodon"
 	"k8s.io/utils/ptr"
 )
 
@@ -23,14 +22,14 @@ var Presets = []string{PresetSplit, PresetChartDefault}
 
 // Preset returns the named preset for Mastodon version v, undefaulted, as a user would write
 // it. Its queues follow v's catalogue.
-func Preset(name string, v mastodon.Version) (*SidekiqLayout, error) {
+func Preset(name string, v MastodonVersion) (*SidekiqLayout, error) {
 	l := &SidekiqLayout{
 		APIVersion: APIVersion,
 		Kind:       Kind,
-		Metadata:   Metadata{Name: mastodon.DefaultRelease},
+		Metadata:   Metadata{Name: DefaultRelease},
 		Spec:       Spec{MastodonVersion: v.String()},
 	}
-	catalogue := mastodon.Queues(v)
+	catalogue := QueueCatalogue(v)
 	switch name {
 	case PresetChartDefault:
 		l.Spec.Workers = []Worker{{
@@ -44,10 +43,10 @@ func Preset(name string, v mastodon.Version) (*SidekiqLayout, error) {
 			name   string
 			queues []string
 		}{
-			{"default", []string{mastodon.QueueDefault}},
-			{"ingress", []string{mastodon.QueueIngress}},
-			{"push-pull", []string{mastodon.QueuePush, mastodon.QueuePull, mastodon.QueueFASP}},
-			{"mailers", []string{mastodon.QueueMailers}},
+			{"default", []string{QueueDefault}},
+			{"ingress", []string{QueueIngress}},
+			{"push-pull", []string{QueuePush, QueuePull, QueueFASP}},
+			{"mailers", []string{QueueMailers}},
 		}
 		for _, g := range groups {
 			qs := weighted(catalogue, g.queues...)
@@ -60,10 +59,10 @@ func Preset(name string, v mastodon.Version) (*SidekiqLayout, error) {
 			l.Spec.Workers = append(l.Spec.Workers, Worker{Name: g.name, Queues: qs, Autoscale: &Autoscale{}})
 		}
 		l.Spec.Workers = append(l.Spec.Workers, Worker{
-			Name:        mastodon.QueueScheduler,
+			Name:        QueueScheduler,
 			Concurrency: ptr.To[int32](5),
 			Replicas:    ptr.To[int32](1),
-			Queues:      []Queue{{Name: mastodon.QueueScheduler}},
+			Queues:      []Queue{{Name: QueueScheduler}},
 		})
 	default:
 		return nil, fmt.Errorf("unknown preset %q: use one of %v", name, Presets)
@@ -73,10 +72,10 @@ func Preset(name string, v mastodon.Version) (*SidekiqLayout, error) {
 
 // weighted returns the queues of names that exist in the catalogue, in the order given, with
 // their catalogue weights.
-func weighted(catalogue []mastodon.Queue, names ...string) []Queue {
+func weighted(catalogue []CatalogueQueue, names ...string) []Queue {
 	var qs []Queue
 	for _, n := range names {
-		i := slices.IndexFunc(catalogue, func(q mastodon.Queue) bool { return q.Name == n })
+		i := slices.IndexFunc(catalogue, func(q CatalogueQueue) bool { return q.Name == n })
 		if i < 0 {
 			continue
 		}
@@ -89,7 +88,7 @@ func weighted(catalogue []mastodon.Queue, names ...string) []Queue {
 	return qs
 }
 
-func queueNames(qs []mastodon.Queue) []string {
+func queueNames(qs []CatalogueQueue) []string {
 	names := make([]string, len(qs))
 	for i, q := range qs {
 		names[i] = q.Name

@@ -7,9 +7,7 @@ import (
 
 // APIVersion and Kind identify a SidekiqLayout document.
 const (
-	Group      = "mastoscale.dev"
-	Version    = "v1alpha1"
-	APIVersion = Group + "/" + Version
+	APIVersion = "mastoscale.dev/v1alpha1"
 	Kind       = "SidekiqLayout"
 )
 

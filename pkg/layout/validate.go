@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/mastoscale/mastoscale/pkg/mastodon"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -95,26 +94,26 @@ func Validate(l *SidekiqLayout) Report {
 	return r
 }
 
-func validateVersion(r *Report, s string, path *field.Path) (mastodon.Version, bool) {
-	v, err := mastodon.ParseVersion(s)
+func validateVersion(r *Report, s string, path *field.Path) (MastodonVersion, bool) {
+	v, err := ParseMastodonVersion(s)
 	if err != nil {
 		r.errorf(path, s, "%v", err)
 		return v, false
 	}
 	if !v.Supported() {
-		r.errorf(path, s, "Mastodon before %s is not supported", mastodon.OldestKnown)
+		r.errorf(path, s, "Mastodon before %s is not supported", OldestKnownMastodon)
 		return v, false
 	}
 	if !v.Known() {
-		r.warnf(path, s, "queues of Mastodon %s are not known to mastoscale; assuming those of %s", v, mastodon.NewestKnown)
+		r.warnf(path, s, "queues of Mastodon %s are not known to mastoscale; assuming those of %s", v, NewestKnownMastodon)
 	}
 	return v, true
 }
 
 func validateRelease(r *Report, rel Release, path *field.Path) {
-	if _, err := mastodon.ParseChart(rel.Chart); err != nil {
+	if _, err := ParseChart(rel.Chart); err != nil {
 		r.Errors = append(r.Errors, field.NotSupported(path.Child("chart"), rel.Chart,
-			[]string{string(mastodon.ChartLegacy), string(mastodon.ChartHelmCharts)}))
+			[]string{string(ChartLegacy), string(ChartHelmCharts)}))
 	}
 	for _, msg := range validation.IsDNS1123Label(rel.Name) {
 		r.errorf(path.Child("name"), rel.Name, "%s", msg)
@@ -124,7 +123,7 @@ func validateRelease(r *Report, rel Release, path *field.Path) {
 	}
 }
 
-func validateRedis(r *Report, s *Spec, v mastodon.Version, versionOK bool, path *field.Path) {
+func validateRedis(r *Report, s *Spec, v MastodonVersion, versionOK bool, path *field.Path) {
 	red := &s.Redis
 	const noSecrets = "a layout never holds secrets: put the password in a Secret and reference it with spec.redis.auth.secretName and passwordKey"
 	if red.Password != "" {
@@ -187,7 +186,7 @@ func validateRedis(r *Report, s *Spec, v mastodon.Version, versionOK bool, path 
 		}
 		if versionOK && !v.AllowsRedisNamespace() {
 			r.errorf(np, red.Namespace, "REDIS_NAMESPACE was removed in Mastodon 4.4 and %s refuses to boot with it: migrate the keys and remove spec.redis.namespace, or set spec.mastodonVersion to the release you really run", v)
-		} else if versionOK && v == (mastodon.Version{Major: 4, Minor: 3}) {
+		} else if versionOK && v == (MastodonVersion{Major: 4, Minor: 3}) {
 			r.warnf(np, red.Namespace, "REDIS_NAMESPACE is deprecated in Mastodon 4.3 and removed in 4.4: plan the key migration before upgrading")
 		}
 	}
@@ -220,7 +219,7 @@ func validateAddress(r *Report, addr string, path *field.Path, noSecrets string)
 	}
 }
 
-func validateWorkers(r *Report, s *Spec, v mastodon.Version, versionOK bool, path *field.Path) {
+func validateWorkers(r *Report, s *Spec, v MastodonVersion, versionOK bool, path *field.Path) {
 	if len(s.Workers) == 0 {
 		r.Errors = append(r.Errors, field.Required(path, "list at least one worker; every queue needs a consumer"))
 		return
@@ -251,8 +250,8 @@ func validateWorkers(r *Report, s *Spec, v mastodon.Version, versionOK bool, pat
 			}
 			seen[q.Name] = true
 			if versionOK {
-				if _, ok := mastodon.LookupQueue(v, q.Name); !ok {
-					r.Errors = append(r.Errors, field.NotSupported(qp.Child("name"), q.Name, mastodon.QueueNames(v)))
+				if _, ok := LookupQueue(v, q.Name); !ok {
+					r.Errors = append(r.Errors, field.NotSupported(qp.Child("name"), q.Name, QueueNames(v)))
 				}
 			}
 			consumers[q.Name] = append(consumers[q.Name], qp)
@@ -269,13 +268,13 @@ func validateWorkers(r *Report, s *Spec, v mastodon.Version, versionOK bool, pat
 		}
 		validateScaling(r, w, v, versionOK, wp)
 	}
-	validateScheduler(r, s, consumers[mastodon.SchedulerQueue], path)
+	validateScheduler(r, s, consumers[SchedulerQueue], path)
 	validateScaleToZero(r, s, path)
 	if versionOK {
-		for _, q := range mastodon.QueueNames(v) {
-			if len(consumers[q]) == 0 && q != mastodon.SchedulerQueue { // reported by validateScheduler
+		for _, q := range QueueNames(v) {
+			if len(consumers[q]) == 0 && q != SchedulerQueue { // reported by validateScheduler
 				r.errorf(path, q, "queue %q is consumed by no worker, so its jobs would wait forever: add it to a worker's queues", q)
-			} else if len(consumers[q]) > 1 && q != mastodon.SchedulerQueue {
+			} else if len(consumers[q]) > 1 && q != SchedulerQueue {
 				r.warnf(consumers[q][1], q, "queue %q is consumed by several workers; each one's triggers scale on the whole backlog", q)
 			}
 		}
@@ -290,7 +289,7 @@ func validateWorkerName(r *Report, s *Spec, name string, path *field.Path) {
 	for _, msg := range validation.IsDNS1123Label(name) {
 		r.errorf(path, name, "%s", msg)
 	}
-	full := mastodon.SidekiqDeploymentName(s.Release.Fullname, name)
+	full := SidekiqDeploymentName(s.Release.Fullname, name)
 	if len(full) > MaxScaledObjectName {
 		r.errorf(path, name, "the Deployment and ScaledObject name %q is %d characters; KEDA allows %d (its HPA is keda-hpa-<name>): shorten the worker or release name", full, len(full), MaxScaledObjectName)
 	}
@@ -309,7 +308,7 @@ func validateConcurrency(r *Report, w *Worker, path *field.Path) {
 	}
 }
 
-func validateScaling(r *Report, w *Worker, v mastodon.Version, versionOK bool, wp *field.Path) {
+func validateScaling(r *Report, w *Worker, v MastodonVersion, versionOK bool, wp *field.Path) {
 	if w.Replicas != nil && w.Autoscale != nil {
 		r.errorf(wp.Child("replicas"), *w.Replicas, "a worker has fixed replicas or autoscale, not both: remove one")
 	}
@@ -417,11 +416,11 @@ func validateRules(r *Report, rules *autoscalingv2.HPAScalingRules, path *field.
 func validateScheduler(r *Report, s *Spec, consumers []*field.Path, path *field.Path) {
 	switch {
 	case len(consumers) == 0:
-		r.errorf(path, mastodon.SchedulerQueue, "no worker consumes %q, so no periodic job would run: give exactly one worker (with one replica) that queue", mastodon.SchedulerQueue)
+		r.errorf(path, SchedulerQueue, "no worker consumes %q, so no periodic job would run: give exactly one worker (with one replica) that queue", SchedulerQueue)
 		return
 	case len(consumers) > 1:
 		for _, p := range consumers[1:] {
-			r.errorf(p, mastodon.SchedulerQueue, "%q is already consumed by %s; a second consumer enqueues every periodic job twice: keep it in exactly one worker", mastodon.SchedulerQueue, consumers[0].String())
+			r.errorf(p, SchedulerQueue, "%q is already consumed by %s; a second consumer enqueues every periodic job twice: keep it in exactly one worker", SchedulerQueue, consumers[0].String())
 		}
 	}
 	for i := range s.Workers {
@@ -431,17 +430,17 @@ func validateScheduler(r *Report, s *Spec, consumers []*field.Path, path *field.
 		}
 		wp := path.Index(i)
 		if w.Autoscale != nil {
-			r.errorf(wp.Child("autoscale"), "", "worker %q consumes %q, which must run in exactly one process: remove autoscale, or move %q to a worker of its own", w.Name, mastodon.SchedulerQueue, mastodon.SchedulerQueue)
+			r.errorf(wp.Child("autoscale"), "", "worker %q consumes %q, which must run in exactly one process: remove autoscale, or move %q to a worker of its own", w.Name, SchedulerQueue, SchedulerQueue)
 		}
 		if w.Replicas != nil && *w.Replicas != 1 {
-			r.errorf(wp.Child("replicas"), *w.Replicas, "worker %q consumes %q, which must run in exactly one process: set replicas to 1", w.Name, mastodon.SchedulerQueue)
+			r.errorf(wp.Child("replicas"), *w.Replicas, "worker %q consumes %q, which must run in exactly one process: set replicas to 1", w.Name, SchedulerQueue)
 		}
 	}
 }
 
 // validateLatencyTrigger checks autoscale.latencyTrigger of a worker: its threshold is
 // latencyTarget, and Mastodon's own exporter exists from 4.4 on.
-func validateLatencyTrigger(r *Report, a *Autoscale, v mastodon.Version, versionOK bool, ap *field.Path) {
+func validateLatencyTrigger(r *Report, a *Autoscale, v MastodonVersion, versionOK bool, ap *field.Path) {
 	t := a.LatencyTrigger
 	tp := ap.Child("latencyTrigger")
 	if a.LatencyTarget == nil {

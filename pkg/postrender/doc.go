@@ -4,7 +4,7 @@
 // release runs, the chart's Sidekiq Deployments replaced by the layout's.
 //
 // Transform is the one transformer, on kyaml RNodes; the Helm post-renderer (Run, on byte
-// streams) and the kustomize KRM function (pkg/krm) are thin adapters over it. Every document
+// streams) and the kustomize KRM function (internal/krm) are thin adapters over it. Every document
 // the transformer does not own passes through unchanged and in order, and running it on its
 // own output changes nothing.
 package postrender

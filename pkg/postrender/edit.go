@@ -4,12 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"github.com/mastoscale/mastoscale/internal/rnode"
 	"strconv"
 	"strings"
 
 	"github.com/mastoscale/mastoscale/pkg/layout"
-	"github.com/mastoscale/mastoscale/pkg/mastodon"
 	"github.com/mastoscale/mastoscale/pkg/render"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/utils/ptr"
@@ -98,7 +96,7 @@ func shapeDeployment(l *layout.SidekiqLayout, w *layout.Worker, d *yaml.RNode, c
 			return err
 		}
 	}
-	component := mastodon.ComponentPrefix + w.Name
+	component := layout.ComponentPrefix + w.Name
 	for _, path := range [][]string{
 		{"metadata", "labels"}, {"spec", "selector", "matchLabels"}, {"spec", "template", "metadata", "labels"},
 	} {
@@ -107,7 +105,7 @@ func shapeDeployment(l *layout.SidekiqLayout, w *layout.Worker, d *yaml.RNode, c
 			return err
 		}
 		if labels != nil {
-			if err := setString(labels, mastodon.LabelComponent, component); err != nil {
+			if err := setString(labels, layout.LabelComponent, component); err != nil {
 				return err
 			}
 		}
@@ -150,7 +148,7 @@ func shapeDeployment(l *layout.SidekiqLayout, w *layout.Worker, d *yaml.RNode, c
 		return err
 	}
 	rollingUpdate, _ := spec.Pipe(yaml.Lookup("strategy", "rollingUpdate"))
-	if w.ConsumesScheduler() && (rnode.Scalar(spec, "strategy", "type") != "Recreate" || rollingUpdate != nil) {
+	if w.ConsumesScheduler() && (scalarAt(spec, "strategy", "type") != "Recreate" || rollingUpdate != nil) {
 		// One scheduler process at a time, even during a rollout.
 		if err := spec.PipeE(yaml.SetField("strategy", yaml.NewMapRNode(&map[string]string{"type": "Recreate"}))); err != nil {
 			return err
@@ -172,7 +170,7 @@ func (rw *runningWorker) runs(w *layout.Worker) bool {
 	if s.parseErr != "" || s.concurrency == nil || *s.concurrency != *w.Concurrency {
 		return false
 	}
-	timeout := int32(mastodon.SidekiqDefaultTimeout)
+	timeout := int32(layout.SidekiqDefaultTimeout)
 	if s.timeout != nil {
 		timeout = *s.timeout
 	}
@@ -223,10 +221,10 @@ func setEnv(c *yaml.RNode, name, value string) error {
 		return err
 	}
 	for _, e := range elems {
-		if rnode.Scalar(e, "name") != name {
+		if scalarAt(e, "name") != name {
 			continue
 		}
-		if e.Field("valueFrom") == nil && rnode.Scalar(e, "value") == value {
+		if e.Field("valueFrom") == nil && scalarAt(e, "value") == value {
 			return nil
 		}
 		if err := e.PipeE(yaml.Clear("valueFrom")); err != nil {

@@ -2,13 +2,11 @@ package postrender
 
 import (
 	"fmt"
-	"github.com/mastoscale/mastoscale/internal/rnode"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/mastoscale/mastoscale/pkg/layout"
-	"github.com/mastoscale/mastoscale/pkg/mastodon"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
@@ -57,7 +55,7 @@ func inferLayout(s *stream, r *release, opts Options, f *findings) *layout.Sidek
 		if !versionOK {
 			return nil
 		}
-		v, _ := mastodon.ParseVersion(version)
+		v, _ := layout.ParseMastodonVersion(version)
 		p, err := layout.Preset(opts.Preset, v)
 		if err != nil {
 			f.add(SeverityError, nil, nil, "%v", err)
@@ -73,7 +71,7 @@ func inferLayout(s *stream, r *release, opts Options, f *findings) *layout.Sidek
 				w.Autoscale = &layout.Autoscale{}
 			case len(w.Queues) > 1:
 				f.add(SeverityWarning, nil, rw.doc.ref(),
-					"worker %q consumes %q and other queues, so it must stay at one replica and is not autoscaled: split its queues with --preset %s or a layout", w.Name, mastodon.SchedulerQueue, layout.PresetSplit)
+					"worker %q consumes %q and other queues, so it must stay at one replica and is not autoscaled: split its queues with --preset %s or a layout", w.Name, layout.SchedulerQueue, layout.PresetSplit)
 			}
 			l.Spec.Workers = append(l.Spec.Workers, w)
 		}
@@ -93,7 +91,7 @@ func inferLayout(s *stream, r *release, opts Options, f *findings) *layout.Sidek
 		spec.Release.Chart = string(chartOf(first))
 	}
 	if spec.Image == "" {
-		spec.Image = rnode.Scalar(first.container, "image")
+		spec.Image = scalarAt(first.container, "image")
 	}
 	inferNamespace(l, first, f)
 	inferRedis(&spec.Redis, env, first, f)
@@ -129,7 +127,7 @@ func (rw *runningWorker) complete(w *layout.Worker) {
 	if w.Autoscale == nil && w.Replicas == nil && w.ConsumesScheduler() {
 		w.Replicas = rw.replicas
 	}
-	timeout := int64(mastodon.SidekiqDefaultTimeout)
+	timeout := int64(layout.SidekiqDefaultTimeout)
 	if w.Timeout != nil {
 		timeout = int64(*w.Timeout)
 	}
@@ -155,17 +153,17 @@ func inferVersion(user *layout.SidekiqLayout, w *runningWorker, f *findings) (st
 	if user != nil && user.Spec.MastodonVersion != "" {
 		return user.Spec.MastodonVersion, true
 	}
-	image := rnode.Scalar(w.container, "image")
+	image := scalarAt(w.container, "image")
 	if at := strings.IndexByte(image, '@'); at >= 0 {
 		image = image[:at]
 	}
 	if colon := strings.LastIndexByte(image, ':'); colon >= 0 && !strings.Contains(image[colon:], "/") {
-		if v, err := mastodon.ParseVersion(image[colon+1:]); err == nil {
+		if v, err := layout.ParseMastodonVersion(image[colon+1:]); err == nil {
 			return v.String(), true
 		}
 	}
 	if label := w.doc.labels["app.kubernetes.io/version"]; label != "" {
-		if v, err := mastodon.ParseVersion(label); err == nil {
+		if v, err := layout.ParseMastodonVersion(label); err == nil {
 			return v.String(), true
 		}
 	}
@@ -180,22 +178,22 @@ func fullnameOf(w *runningWorker, release string) string {
 	if full, ok := strings.CutSuffix(w.doc.name, "-sidekiq-"+w.name); ok && full != "" {
 		return full
 	}
-	return mastodon.Fullname(release)
+	return layout.Fullname(release)
 }
 
 // chartOf tells the charts apart: the legacy chart loads its Secret with envFrom, the new one
 // references every secret key one by one.
-func chartOf(w *runningWorker) mastodon.Chart {
+func chartOf(w *runningWorker) layout.Chart {
 	envFrom, _ := w.container.Pipe(yaml.Lookup("envFrom"))
 	if envFrom != nil {
 		elems, _ := envFrom.Elements()
 		for _, e := range elems {
-			if rnode.Scalar(e, "secretRef", "name") != "" {
-				return mastodon.ChartLegacy
+			if scalarAt(e, "secretRef", "name") != "" {
+				return layout.ChartLegacy
 			}
 		}
 	}
-	return mastodon.ChartHelmCharts
+	return layout.ChartHelmCharts
 }
 
 // inferNamespace puts new objects beside the Deployments they scale.
@@ -217,12 +215,12 @@ func inferNamespace(l *layout.SidekiqLayout, w *runningWorker, f *findings) {
 // SIDEKIQ_REDIS_HOST is set, else REDIS_*.
 func inferRedis(red *layout.Redis, env map[string]envSource, w *runningWorker, f *findings) {
 	prefix := "REDIS_"
-	if _, ok := env[mastodon.EnvSidekiqRedisHost]; ok {
+	if _, ok := env[layout.EnvSidekiqRedisHost]; ok {
 		prefix = "SIDEKIQ_REDIS_"
 	}
 	ref := w.doc.ref()
 	if red.Namespace == "" {
-		if ns, ok := env[mastodon.EnvRedisNamespace]; ok && ns.literal {
+		if ns, ok := env[layout.EnvRedisNamespace]; ok && ns.literal {
 			red.Namespace = ns.value
 		}
 	}
@@ -239,7 +237,7 @@ func inferRedis(red *layout.Redis, env map[string]envSource, w *runningWorker, f
 		case !ok || host.value == "" && host.literal:
 			f.add(SeverityError, redisPath.Child("host"), ref,
 				"cannot infer Sidekiq's Redis: the Sidekiq container's environment (its env and ConfigMaps) sets neither %s nor %s: set spec.redis.host",
-				mastodon.EnvSidekiqRedisHost, mastodon.EnvRedisHost)
+				layout.EnvSidekiqRedisHost, layout.EnvRedisHost)
 		case !host.literal:
 			f.add(SeverityError, redisPath.Child("host"), ref,
 				"%sHOST comes from %s, which the post-renderer cannot read: set spec.redis.host", prefix, host.from)

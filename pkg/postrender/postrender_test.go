@@ -12,7 +12,6 @@ import (
 	"github.com/mastoscale/mastoscale/internal/cli"
 	"github.com/mastoscale/mastoscale/internal/testutil"
 	"github.com/mastoscale/mastoscale/pkg/layout"
-	"github.com/mastoscale/mastoscale/pkg/mastodon"
 	"github.com/mastoscale/mastoscale/pkg/postrender"
 	"github.com/pmezard/go-difflib/difflib"
 	"github.com/stretchr/testify/assert"
@@ -117,7 +116,7 @@ func foreign(t *testing.T, data []byte) []string {
 	var docs []string
 	for _, n := range nodes {
 		labels := n.GetLabels()
-		sidekiq := n.GetKind() == "Deployment" && strings.HasPrefix(labels[mastodon.LabelComponent], mastodon.ComponentPrefix)
+		sidekiq := n.GetKind() == "Deployment" && strings.HasPrefix(labels[layout.LabelComponent], layout.ComponentPrefix)
 		if sidekiq || strings.HasPrefix(n.GetApiVersion(), "keda.sh/") {
 			continue
 		}

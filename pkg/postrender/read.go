@@ -1,11 +1,10 @@
 package postrender
 
 import (
-	"github.com/mastoscale/mastoscale/internal/rnode"
 	"strconv"
 	"strings"
 
-	"github.com/mastoscale/mastoscale/pkg/mastodon"
+	"github.com/mastoscale/mastoscale/pkg/layout"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
@@ -80,7 +79,7 @@ type EnvVar struct {
 	Value   string
 	Literal bool
 	// Secret is the Secret key it is read from, when not literal.
-	Secret *mastodon.SecretKeyRef
+	Secret *layout.SecretKeyRef
 	// From says where it is set, for messages: "env of mastodon-sidekiq", "ConfigMap mastodon-env".
 	From string
 }
@@ -159,8 +158,8 @@ func readUnlabelled(d *doc) *runningWorker {
 	for k, v := range d.labels {
 		labelled.labels[k] = v
 	}
-	labelled.labels[mastodon.LabelComponent] = mastodon.ComponentPrefix + d.name
-	labelled.labels[mastodon.LabelPartOf] = mastodon.PartOfRails
+	labelled.labels[layout.LabelComponent] = layout.ComponentPrefix + d.name
+	labelled.labels[layout.LabelPartOf] = layout.PartOfRails
 	rw := readWorker(&labelled)
 	if rw != nil {
 		rw.doc = d
@@ -171,7 +170,7 @@ func readUnlabelled(d *doc) *runningWorker {
 func (s *stream) exportWorker(rw *runningWorker, o *Object) *Worker {
 	w := &Worker{
 		Object:         *o,
-		Release:        rw.doc.labels[mastodon.LabelInstance],
+		Release:        rw.doc.labels[layout.LabelInstance],
 		ContainerIndex: rw.containerIndex(),
 		Container:      rw.container,
 		Concurrency:    rw.sidekiq.concurrency,
@@ -179,7 +178,7 @@ func (s *stream) exportWorker(rw *runningWorker, o *Object) *Worker {
 		ArgsError:      rw.sidekiq.parseErr,
 		Replicas:       rw.replicas,
 		GracePeriod:    rw.grace,
-		Image:          rnode.Scalar(rw.container, "image"),
+		Image:          scalarAt(rw.container, "image"),
 		Env:            map[string]EnvVar{},
 	}
 	for _, q := range rw.sidekiq.queues {
@@ -211,11 +210,11 @@ func (s *stream) envRefs(rw *runningWorker, container int) []Ref {
 		elems, _ := envFrom.Elements()
 		for i, e := range elems {
 			p := base + ".envFrom[" + strconv.Itoa(i) + "]"
-			if name := rnode.Scalar(e, "configMapRef", "name"); name != "" {
-				add("ConfigMap", name, p+".configMapRef.name", rnode.Scalar(e, "configMapRef", "optional") == "true")
+			if name := scalarAt(e, "configMapRef", "name"); name != "" {
+				add("ConfigMap", name, p+".configMapRef.name", scalarAt(e, "configMapRef", "optional") == "true")
 			}
-			if name := rnode.Scalar(e, "secretRef", "name"); name != "" {
-				add("Secret", name, p+".secretRef.name", rnode.Scalar(e, "secretRef", "optional") == "true")
+			if name := scalarAt(e, "secretRef", "name"); name != "" {
+				add("Secret", name, p+".secretRef.name", scalarAt(e, "secretRef", "optional") == "true")
 			}
 		}
 	}
@@ -223,11 +222,11 @@ func (s *stream) envRefs(rw *runningWorker, container int) []Ref {
 		elems, _ := env.Elements()
 		for i, e := range elems {
 			p := base + ".env[" + strconv.Itoa(i) + "].valueFrom"
-			if name := rnode.Scalar(e, "valueFrom", "configMapKeyRef", "name"); name != "" {
-				add("ConfigMap", name, p+".configMapKeyRef.name", rnode.Scalar(e, "valueFrom", "configMapKeyRef", "optional") == "true")
+			if name := scalarAt(e, "valueFrom", "configMapKeyRef", "name"); name != "" {
+				add("ConfigMap", name, p+".configMapKeyRef.name", scalarAt(e, "valueFrom", "configMapKeyRef", "optional") == "true")
 			}
-			if name := rnode.Scalar(e, "valueFrom", "secretKeyRef", "name"); name != "" {
-				add("Secret", name, p+".secretKeyRef.name", rnode.Scalar(e, "valueFrom", "secretKeyRef", "optional") == "true")
+			if name := scalarAt(e, "valueFrom", "secretKeyRef", "name"); name != "" {
+				add("Secret", name, p+".secretKeyRef.name", scalarAt(e, "valueFrom", "secretKeyRef", "optional") == "true")
 			}
 		}
 	}

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/mastoscale/mastoscale/internal/testutil"
-	"github.com/mastoscale/mastoscale/pkg/mastodon"
+	"github.com/mastoscale/mastoscale/pkg/layout"
 	"github.com/mastoscale/mastoscale/pkg/postrender"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -95,7 +95,7 @@ metadata: {name: hook, namespace: social, annotations: {helm.sh/hook: pre-instal
 	assert.Empty(t, w.ArgsError)
 	assert.Equal(t, postrender.EnvVar{Value: "masto5", Literal: true, From: "ConfigMap env"}, w.Env["REDIS_NAMESPACE"])
 	assert.Equal(t, "10", w.Env["DB_POOL"].Value)
-	assert.Equal(t, &mastodon.SecretKeyRef{Name: "redis", Key: "password"}, w.Env["REDIS_PASSWORD"].Secret)
+	assert.Equal(t, &layout.SecretKeyRef{Name: "redis", Key: "password"}, w.Env["REDIS_PASSWORD"].Secret)
 	assert.Equal(t, []postrender.Ref{
 		{Kind: "ConfigMap", Name: "env", Field: "spec.template.spec.containers[1].envFrom[0].configMapRef.name", Found: true},
 		{Kind: "Secret", Name: "elsewhere", Field: "spec.template.spec.containers[1].envFrom[1].secretRef.name", Optional: true},
@@ -127,8 +127,8 @@ func TestReadReleaseChart(t *testing.T) {
 	for _, q := range w.Queues {
 		queues = append(queues, q.Name)
 	}
-	assert.Contains(t, queues, mastodon.SchedulerQueue)
-	assert.Contains(t, w.Env, mastodon.EnvRedisHost, "read through the chart's env ConfigMap")
+	assert.Contains(t, queues, layout.SchedulerQueue)
+	assert.Contains(t, w.Env, layout.EnvRedisHost, "read through the chart's env ConfigMap")
 }
 
 func ptr[T any](v T) *T { return &v }

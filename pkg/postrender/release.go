@@ -2,11 +2,10 @@ package postrender
 
 import (
 	"fmt"
-	"github.com/mastoscale/mastoscale/internal/rnode"
 	"strconv"
 	"strings"
 
-	"github.com/mastoscale/mastoscale/pkg/mastodon"
+	"github.com/mastoscale/mastoscale/pkg/layout"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
@@ -92,13 +91,13 @@ func readStream(nodes []*yaml.RNode) *stream {
 		case d.kind == "Secret" && d.apiVersion == "v1":
 			s.secrets[key] = d
 		case d.kind == "ScaledObject" && strings.HasPrefix(d.apiVersion, "keda.sh/"):
-			target := objectKey{d.namespace, rnode.Scalar(d.node, "spec", "scaleTargetRef", "name")}
+			target := objectKey{d.namespace, scalarAt(d.node, "spec", "scaleTargetRef", "name")}
 			s.scaledObjects[target] = append(s.scaledObjects[target], d)
 		case d.kind == "TriggerAuthentication" && strings.HasPrefix(d.apiVersion, "keda.sh/"):
 			s.triggerAuths[key] = d
 		case d.kind == "Deployment" && d.apiVersion == "apps/v1":
 			if w := readWorker(d); w != nil {
-				instance := d.labels[mastodon.LabelInstance]
+				instance := d.labels[layout.LabelInstance]
 				r := s.releaseIndex[instance]
 				if r == nil {
 					r = &release{name: instance}
@@ -126,8 +125,8 @@ func readDoc(n *yaml.RNode) *doc {
 // charts label Sidekiq Deployments with component sidekiq-<worker> and part-of rails, and run
 // `bundle exec sidekiq` in one container.
 func readWorker(d *doc) *runningWorker {
-	component := d.labels[mastodon.LabelComponent]
-	if !strings.HasPrefix(component, mastodon.ComponentPrefix) || d.labels[mastodon.LabelPartOf] != mastodon.PartOfRails {
+	component := d.labels[layout.LabelComponent]
+	if !strings.HasPrefix(component, layout.ComponentPrefix) || d.labels[layout.LabelPartOf] != layout.PartOfRails {
 		return nil
 	}
 	containers, _ := d.node.Pipe(yaml.Lookup("spec", "template", "spec", "containers"))
@@ -136,19 +135,19 @@ func readWorker(d *doc) *runningWorker {
 	}
 	elems, _ := containers.Elements()
 	for _, c := range elems {
-		argv := append(rnode.Strings(c, "command"), rnode.Strings(c, "args")...)
+		argv := append(stringsAt(c, "command"), stringsAt(c, "args")...)
 		i := sidekiqIndex(argv)
 		if i < 0 {
 			continue
 		}
-		w := &runningWorker{doc: d, name: strings.TrimPrefix(component, mastodon.ComponentPrefix), container: c, argv: argv}
+		w := &runningWorker{doc: d, name: strings.TrimPrefix(component, layout.ComponentPrefix), container: c, argv: argv}
 		w.sidekiq = parseSidekiqArgs(argv[i+1:])
-		if v := rnode.Scalar(d.node, "spec", "replicas"); v != "" {
+		if v := scalarAt(d.node, "spec", "replicas"); v != "" {
 			if n, err := strconv.ParseInt(v, 10, 32); err == nil {
 				w.replicas = ptr.To(int32(n))
 			}
 		}
-		if v := rnode.Scalar(d.node, "spec", "template", "spec", "terminationGracePeriodSeconds"); v != "" {
+		if v := scalarAt(d.node, "spec", "template", "spec", "terminationGracePeriodSeconds"); v != "" {
 			if n, err := strconv.ParseInt(v, 10, 64); err == nil {
 				w.grace = &n
 			}
@@ -233,7 +232,7 @@ func parseSidekiqArgs(args []string) sidekiqArgs {
 type envSource struct {
 	value   string
 	literal bool
-	secret  *mastodon.SecretKeyRef
+	secret  *layout.SecretKeyRef
 	from    string // for messages: "ConfigMap mastodon-env"
 }
 
@@ -247,18 +246,18 @@ func (s *stream) environment(w *runningWorker) map[string]envSource {
 	if envFrom != nil {
 		elems, _ := envFrom.Elements()
 		for _, e := range elems {
-			prefix := rnode.Scalar(e, "prefix")
-			if name := rnode.Scalar(e, "configMapRef", "name"); name != "" {
+			prefix := scalarAt(e, "prefix")
+			if name := scalarAt(e, "configMapRef", "name"); name != "" {
 				if cm := s.configMaps[objectKey{ns, name}]; cm != nil {
 					for k, v := range cm.node.GetDataMap() {
 						env[prefix+k] = envSource{value: v, literal: true, from: "ConfigMap " + name}
 					}
 				}
 			}
-			if name := rnode.Scalar(e, "secretRef", "name"); name != "" {
+			if name := scalarAt(e, "secretRef", "name"); name != "" {
 				if sec := s.secrets[objectKey{ns, name}]; sec != nil {
 					for _, k := range secretKeys(sec.node) {
-						env[prefix+k] = envSource{secret: &mastodon.SecretKeyRef{Name: name, Key: k}, from: "Secret " + name}
+						env[prefix+k] = envSource{secret: &layout.SecretKeyRef{Name: name, Key: k}, from: "Secret " + name}
 					}
 				}
 			}
@@ -268,17 +267,17 @@ func (s *stream) environment(w *runningWorker) map[string]envSource {
 	if list != nil {
 		elems, _ := list.Elements()
 		for _, e := range elems {
-			name := rnode.Scalar(e, "name")
+			name := scalarAt(e, "name")
 			switch {
 			case e.Field("valueFrom") == nil:
-				env[name] = envSource{value: rnode.Scalar(e, "value"), literal: true, from: "env of " + w.doc.name}
-			case rnode.Scalar(e, "valueFrom", "secretKeyRef", "name") != "":
-				env[name] = envSource{secret: &mastodon.SecretKeyRef{
-					Name: rnode.Scalar(e, "valueFrom", "secretKeyRef", "name"),
-					Key:  rnode.Scalar(e, "valueFrom", "secretKeyRef", "key"),
+				env[name] = envSource{value: scalarAt(e, "value"), literal: true, from: "env of " + w.doc.name}
+			case scalarAt(e, "valueFrom", "secretKeyRef", "name") != "":
+				env[name] = envSource{secret: &layout.SecretKeyRef{
+					Name: scalarAt(e, "valueFrom", "secretKeyRef", "name"),
+					Key:  scalarAt(e, "valueFrom", "secretKeyRef", "key"),
 				}, from: "env of " + w.doc.name}
-			case rnode.Scalar(e, "valueFrom", "configMapKeyRef", "name") != "":
-				cmName, key := rnode.Scalar(e, "valueFrom", "configMapKeyRef", "name"), rnode.Scalar(e, "valueFrom", "configMapKeyRef", "key")
+			case scalarAt(e, "valueFrom", "configMapKeyRef", "name") != "":
+				cmName, key := scalarAt(e, "valueFrom", "configMapKeyRef", "name"), scalarAt(e, "valueFrom", "configMapKeyRef", "key")
 				if cm := s.configMaps[objectKey{ns, cmName}]; cm != nil {
 					if v, ok := cm.node.GetDataMap()[key]; ok {
 						env[name] = envSource{value: v, literal: true, from: "ConfigMap " + cmName}

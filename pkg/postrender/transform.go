@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/mastoscale/mastoscale/pkg/layout"
-	"github.com/mastoscale/mastoscale/pkg/mastodon"
 	"github.com/mastoscale/mastoscale/pkg/render"
 	"sigs.k8s.io/kustomize/kyaml/kio/kioutil"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
@@ -78,7 +77,7 @@ func selectReleases(s *stream, opts Options, f *findings) ([]*release, bool) {
 		}
 		f.add(SeverityError, nil, nil,
 			"no Sidekiq Deployment found: expected an apps/v1 Deployment labelled %s=%s<worker> and %s=%s running `bundle exec sidekiq`, as both official Mastodon charts render",
-			mastodon.LabelComponent, mastodon.ComponentPrefix, mastodon.LabelPartOf, mastodon.PartOfRails)
+			layout.LabelComponent, layout.ComponentPrefix, layout.LabelPartOf, layout.PartOfRails)
 		return nil, false
 	}
 	if opts.Layout == nil && opts.Preset == "" {
@@ -145,8 +144,8 @@ func planRelease(s *stream, r *release, opts Options, f *findings) *plan {
 // this catches the others (a fork's own queues).
 func checkReleaseQueues(r *release, l *layout.SidekiqLayout, f *findings) {
 	consumed := map[string]bool{}
-	if v, err := mastodon.ParseVersion(l.Spec.MastodonVersion); err == nil {
-		for _, q := range mastodon.QueueNames(v) {
+	if v, err := layout.ParseMastodonVersion(l.Spec.MastodonVersion); err == nil {
+		for _, q := range layout.QueueNames(v) {
 			consumed[q] = true
 		}
 	}

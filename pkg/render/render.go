@@ -7,7 +7,6 @@ import (
 
 	kedav1alpha1 "github.com/kedacore/keda/v2/apis/keda/v1alpha1"
 	"github.com/mastoscale/mastoscale/pkg/layout"
-	"github.com/mastoscale/mastoscale/pkg/mastodon"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
@@ -72,7 +71,7 @@ func Render(l *layout.SidekiqLayout) (*Set, error) {
 
 // DeploymentName is the Deployment of worker w: `<fullname>-sidekiq-<worker>`, as the charts name it.
 func DeploymentName(l *layout.SidekiqLayout, w *layout.Worker) string {
-	return mastodon.SidekiqDeploymentName(l.Spec.Release.Fullname, w.Name)
+	return layout.SidekiqDeploymentName(l.Spec.Release.Fullname, w.Name)
 }
 
 // SidekiqCommand is the container command of worker w:
@@ -80,7 +79,7 @@ func DeploymentName(l *layout.SidekiqLayout, w *layout.Worker) string {
 // from Sidekiq's default.
 func SidekiqCommand(w *layout.Worker) []string {
 	cmd := []string{"bundle", "exec", "sidekiq", "-c", strconv.Itoa(int(*w.Concurrency))}
-	if w.Timeout != nil && *w.Timeout != mastodon.SidekiqDefaultTimeout {
+	if w.Timeout != nil && *w.Timeout != layout.SidekiqDefaultTimeout {
 		cmd = append(cmd, "-t", strconv.Itoa(int(*w.Timeout)))
 	}
 	for _, q := range w.Queues {
@@ -100,20 +99,20 @@ func SidekiqCommand(w *layout.Worker) []string {
 // above Sidekiq's timeout, no replicas when autoscaled, and Recreate with one replica for the
 // scheduler worker.
 func DeploymentFor(l *layout.SidekiqLayout, w *layout.Worker) *appsv1.Deployment {
-	labels := mastodon.SidekiqSelectorLabels(l.Spec.Release.Name, w.Name)
+	labels := layout.SidekiqSelectorLabels(l.Spec.Release.Name, w.Name)
 	envFrom := []corev1.EnvFromSource{{
 		ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{
-			Name: mastodon.EnvConfigMapName(l.Spec.Release.Fullname),
+			Name: layout.EnvConfigMapName(l.Spec.Release.Fullname),
 		}},
 	}}
-	if l.Spec.Release.Chart == string(mastodon.ChartLegacy) {
+	if l.Spec.Release.Chart == string(layout.ChartLegacy) {
 		envFrom = append(envFrom, corev1.EnvFromSource{
 			SecretRef: &corev1.SecretEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: l.Spec.Release.Fullname}},
 		})
 	}
 	env := []corev1.EnvVar{DBPoolEnv(w)}
 	if a := l.Spec.Redis.Auth; a != nil && !a.Disabled {
-		env = append(env, corev1.EnvVar{Name: mastodon.EnvRedisPassword, ValueFrom: &corev1.EnvVarSource{
+		env = append(env, corev1.EnvVar{Name: layout.EnvRedisPassword, ValueFrom: &corev1.EnvVarSource{
 			SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: a.SecretName}, Key: a.PasswordKey},
 		}})
 	}
@@ -127,7 +126,7 @@ func DeploymentFor(l *layout.SidekiqLayout, w *layout.Worker) *appsv1.Deployment
 				Spec: corev1.PodSpec{
 					TerminationGracePeriodSeconds: w.TerminationGracePeriodSeconds,
 					Containers: []corev1.Container{{
-						Name:    mastodon.AppName,
+						Name:    layout.AppName,
 						Image:   l.Spec.Image,
 						Command: SidekiqCommand(w),
 						EnvFrom: envFrom,
@@ -148,7 +147,7 @@ func DeploymentFor(l *layout.SidekiqLayout, w *layout.Worker) *appsv1.Deployment
 
 // DBPoolEnv is DB_POOL set to the worker's concurrency: one connection per thread.
 func DBPoolEnv(w *layout.Worker) corev1.EnvVar {
-	return corev1.EnvVar{Name: mastodon.EnvDBPool, Value: strconv.Itoa(int(*w.Concurrency))}
+	return corev1.EnvVar{Name: layout.EnvDBPool, Value: strconv.Itoa(int(*w.Concurrency))}
 }
 
 // TriggerAuthenticationFor renders the TriggerAuthentication that hands KEDA the Redis
@@ -175,7 +174,7 @@ func ScaledObjectFor(l *layout.SidekiqLayout, w *layout.Worker, target string) (
 	a := w.Autoscale
 	so := &kedav1alpha1.ScaledObject{
 		TypeMeta:   metav1.TypeMeta{APIVersion: kedav1alpha1.SchemeGroupVersion.String(), Kind: "ScaledObject"},
-		ObjectMeta: objectMeta(l, target, mastodon.SidekiqSelectorLabels(l.Spec.Release.Name, w.Name)),
+		ObjectMeta: objectMeta(l, target, layout.SidekiqSelectorLabels(l.Spec.Release.Name, w.Name)),
 		Spec: kedav1alpha1.ScaledObjectSpec{
 			ScaleTargetRef:  &kedav1alpha1.ScaleTarget{APIVersion: "apps/v1", Kind: "Deployment", Name: target},
 			PollingInterval: a.PollingInterval,
@@ -222,7 +221,7 @@ func Triggers(l *layout.SidekiqLayout, w *layout.Worker) []kedav1alpha1.ScaleTri
 	triggers := make([]kedav1alpha1.ScaleTriggers, 0, len(w.Queues))
 	for _, q := range w.Queues {
 		md := connectionMetadata(r)
-		md["listName"] = mastodon.ListName(r.Namespace, q.Name)
+		md["listName"] = layout.ListName(r.Namespace, q.Name)
 		md["listLength"] = strconv.FormatInt(w.ListLengthFor(q), 10)
 		if a := w.Autoscale.ActivationListLength; a != nil {
 			md["activationListLength"] = strconv.FormatInt(*a, 10)

@@ -14,7 +14,6 @@ import (
 	kedav1alpha1 "github.com/kedacore/keda/v2/apis/keda/v1alpha1"
 	"github.com/mastoscale/mastoscale/internal/testutil"
 	"github.com/mastoscale/mastoscale/pkg/layout"
-	"github.com/mastoscale/mastoscale/pkg/mastodon"
 	"github.com/mastoscale/mastoscale/pkg/render"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -233,7 +232,7 @@ func TestSeedNamespaceVariant(t *testing.T) {
 }
 
 func TestDefaultRendering(t *testing.T) {
-	l, err := layout.Preset(layout.PresetSplit, mastodon.DefaultVersion)
+	l, err := layout.Preset(layout.PresetSplit, layout.DefaultMastodonVersion)
 	require.NoError(t, err)
 	set, err := render.Render(l)
 	require.NoError(t, err)
@@ -249,7 +248,7 @@ func TestDefaultRendering(t *testing.T) {
 		c := d.Spec.Template.Spec.Containers[0]
 		assert.Equal(t, []string{"bundle", "exec", "sidekiq", "-c"}, c.Command[:4], d.Name)
 		assert.Contains(t, c.Env, corev1.EnvVar{Name: "DB_POOL", Value: c.Command[4]}, "%s: DB_POOL equals -c", d.Name)
-		assert.Greater(t, *d.Spec.Template.Spec.TerminationGracePeriodSeconds, int64(mastodon.SidekiqDefaultTimeout), d.Name)
+		assert.Greater(t, *d.Spec.Template.Spec.TerminationGracePeriodSeconds, int64(layout.SidekiqDefaultTimeout), d.Name)
 		assert.Equal(t, d.Spec.Selector.MatchLabels, d.Spec.Template.Labels, d.Name)
 		if scaled[d.Name] {
 			assert.Nil(t, d.Spec.Replicas, "%s is scaled by KEDA: replicas must be left out", d.Name)
@@ -262,7 +261,7 @@ func TestDefaultRendering(t *testing.T) {
 }
 
 func TestRenderRefusesInvalidLayout(t *testing.T) {
-	l, err := layout.Preset(layout.PresetSplit, mastodon.DefaultVersion)
+	l, err := layout.Preset(layout.PresetSplit, layout.DefaultMastodonVersion)
 	require.NoError(t, err)
 	l.Spec.Workers[0].Autoscale.MaxReplicas = ptr.To[int32](0)
 	l.Spec.Workers[1].Queues = nil
@@ -281,7 +280,7 @@ func TestKEDAValidatorsCanFail(t *testing.T) {
 }
 
 func TestOutputIsClean(t *testing.T) {
-	l, err := layout.Preset(layout.PresetSplit, mastodon.DefaultVersion)
+	l, err := layout.Preset(layout.PresetSplit, layout.DefaultMastodonVersion)
 	require.NoError(t, err)
 	set, err := render.Render(l)
 	require.NoError(t, err)
@@ -305,7 +304,7 @@ func TestOutputIsClean(t *testing.T) {
 }
 
 func BenchmarkRenderDefault(b *testing.B) {
-	l, err := layout.Preset(layout.PresetSplit, mastodon.DefaultVersion)
+	l, err := layout.Preset(layout.PresetSplit, layout.DefaultMastodonVersion)
 	require.NoError(b, err)
 	b.ReportAllocs()
 	var size int

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/mastoscale/mastoscale/pkg/layout"
-	"github.com/mastoscale/mastoscale/pkg/mastodon"
 	"github.com/mastoscale/mastoscale/pkg/render"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
@@ -76,7 +75,7 @@ func Verify(l *layout.SidekiqLayout, items []*yaml.RNode) []string {
 	slices.Sort(names)
 	for _, name := range names {
 		if !workers[name] && runsSidekiq(deployments[name]) {
-			problems = append(problems, fmt.Sprintf("Deployment %s runs Sidekiq but is no worker of the layout: beside the layout's workers it consumes the same queues (and %s twice)", name, mastodon.SchedulerQueue))
+			problems = append(problems, fmt.Sprintf("Deployment %s runs Sidekiq but is no worker of the layout: beside the layout's workers it consumes the same queues (and %s twice)", name, layout.SchedulerQueue))
 		}
 	}
 	return problems
@@ -109,7 +108,7 @@ func missingAuths(so *yaml.RNode, auths map[string]bool) []string {
 // runsSidekiq reports whether a Deployment is a Sidekiq worker: the charts' component label
 // or a `sidekiq` container command.
 func runsSidekiq(dep *yaml.RNode) bool {
-	if strings.HasPrefix(dep.GetLabels()[mastodon.LabelComponent], mastodon.ComponentPrefix) {
+	if strings.HasPrefix(dep.GetLabels()[layout.LabelComponent], layout.ComponentPrefix) {
 		return true
 	}
 	containers, _ := dep.Pipe(yaml.Lookup("spec", "template", "spec", "containers"))

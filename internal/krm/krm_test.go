@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/mastoscale/mastoscale/internal/testutil"
-	"github.com/mastoscale/mastoscale/pkg/krm"
+	"github.com/mastoscale/mastoscale/internal/krm"
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/kustomize/kyaml/fn/framework"
 	"sigs.k8s.io/kustomize/kyaml/fn/framework/command"

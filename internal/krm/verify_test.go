@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mastoscale/mastoscale/pkg/krm"
+	"github.com/mastoscale/mastoscale/internal/krm"
 	"github.com/mastoscale/mastoscale/pkg/layout"
 	"sigs.k8s.io/kustomize/kyaml/kio"
 	"sigs.k8s.io/kustomize/kyaml/yaml"

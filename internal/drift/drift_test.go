@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/mastoscale/mastoscale/internal/testutil"
-	"github.com/mastoscale/mastoscale/pkg/drift"
+	"github.com/mastoscale/mastoscale/internal/drift"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )

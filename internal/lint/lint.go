@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"sort"
 
-	"github.com/mastoscale/mastoscale/pkg/mastodon"
+	"github.com/mastoscale/mastoscale/pkg/layout"
 	"github.com/mastoscale/mastoscale/pkg/postrender"
 	"sigs.k8s.io/kustomize/kyaml/kio"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
@@ -68,7 +68,7 @@ func Parse(file string, data []byte) (Source, error) {
 type Options struct {
 	// MastodonVersion, when set, is the version every Deployment runs; otherwise each
 	// Deployment's is read from its image tag or app.kubernetes.io/version label.
-	MastodonVersion *mastodon.Version
+	MastodonVersion *layout.MastodonVersion
 	// Budget, when set with MaxConnections above 0, enables the connection budget check.
 	Budget *Budget
 }

@@ -7,7 +7,7 @@ import (
 
 	"github.com/mastoscale/mastoscale/internal/testutil"
 	"github.com/mastoscale/mastoscale/pkg/layout"
-	"github.com/mastoscale/mastoscale/pkg/plan"
+	"github.com/mastoscale/mastoscale/internal/plan"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )

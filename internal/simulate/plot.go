@@ -5,7 +5,7 @@ import (
 	"image/color"
 	"io"
 
-	"github.com/mastoscale/mastoscale/pkg/mastodon"
+	"github.com/mastoscale/mastoscale/pkg/layout"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
@@ -16,13 +16,13 @@ import (
 // queueColor colours a worker by its first queue, so the same work has the same colour in both
 // layouts of a comparison; the second layout is drawn dashed.
 var queueColor = map[string]color.Color{
-	mastodon.QueueDefault:   color.RGBA{0x1f, 0x77, 0xb4, 0xff},
-	mastodon.QueueIngress:   color.RGBA{0xd6, 0x27, 0x28, 0xff},
-	mastodon.QueuePush:      color.RGBA{0x2c, 0xa0, 0x2c, 0xff},
-	mastodon.QueueMailers:   color.RGBA{0xff, 0x7f, 0x0e, 0xff},
-	mastodon.QueueScheduler: color.RGBA{0x94, 0x67, 0xbd, 0xff},
-	mastodon.QueuePull:      color.RGBA{0x8c, 0x56, 0x4b, 0xff},
-	mastodon.QueueFASP:      color.RGBA{0xe3, 0x77, 0xc2, 0xff},
+	layout.QueueDefault:   color.RGBA{0x1f, 0x77, 0xb4, 0xff},
+	layout.QueueIngress:   color.RGBA{0xd6, 0x27, 0x28, 0xff},
+	layout.QueuePush:      color.RGBA{0x2c, 0xa0, 0x2c, 0xff},
+	layout.QueueMailers:   color.RGBA{0xff, 0x7f, 0x0e, 0xff},
+	layout.QueueScheduler: color.RGBA{0x94, 0x67, 0xbd, 0xff},
+	layout.QueuePull:      color.RGBA{0x8c, 0x56, 0x4b, 0xff},
+	layout.QueueFASP:      color.RGBA{0xe3, 0x77, 0xc2, 0xff},
 }
 
 func workerColor(w *WorkerResult, i int) color.Color {

@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/mastoscale/mastoscale/pkg/mastodon"
+	"github.com/mastoscale/mastoscale/pkg/layout"
 )
 
 // MaxTraceSeconds bounds a CSV trace (31 days): the simulation keeps per-second series.
@@ -75,25 +75,25 @@ func (t *Trace) queue(name string) *QueueTrace {
 // DefaultService is the mean service time (seconds) of a job of each Mastodon queue when the
 // trace does not say: 0.5 s is the seed's 2 jobs/s per thread.
 var DefaultService = map[string]float64{
-	mastodon.QueueDefault:   0.5,
-	mastodon.QueuePush:      0.5,
-	mastodon.QueueIngress:   0.5,
-	mastodon.QueueMailers:   1,
-	mastodon.QueuePull:      1,
-	mastodon.QueueScheduler: 2,
-	mastodon.QueueFASP:      0.5,
+	layout.QueueDefault:   0.5,
+	layout.QueuePush:      0.5,
+	layout.QueueIngress:   0.5,
+	layout.QueueMailers:   1,
+	layout.QueuePull:      1,
+	layout.QueueScheduler: 2,
+	layout.QueueFASP:      0.5,
 }
 
 // BaseRate is the mean arrival rate (jobs/s) of each queue at an ordinary hour of a mid-sized
 // server: what the generators scale.
 var BaseRate = map[string]float64{
-	mastodon.QueueDefault:   12,
-	mastodon.QueuePush:      15,
-	mastodon.QueueIngress:   8,
-	mastodon.QueueMailers:   0.1,
-	mastodon.QueuePull:      3,
-	mastodon.QueueScheduler: 0.05,
-	mastodon.QueueFASP:      0.1,
+	layout.QueueDefault:   12,
+	layout.QueuePush:      15,
+	layout.QueueIngress:   8,
+	layout.QueueMailers:   0.1,
+	layout.QueuePull:      3,
+	layout.QueueScheduler: 0.05,
+	layout.QueueFASP:      0.1,
 }
 
 // Generators are the built-in traces.
@@ -126,7 +126,7 @@ func Generate(name string, seconds int, seed uint64) (*Trace, error) {
 		}
 	case "viral":
 		rate = func(q string, s int) float64 {
-			if s >= 3600 && s < 3600+1800 && (q == mastodon.QueueDefault || q == mastodon.QueuePush || q == mastodon.QueueIngress) {
+			if s >= 3600 && s < 3600+1800 && (q == layout.QueueDefault || q == layout.QueuePush || q == layout.QueueIngress) {
 				return 20 * BaseRate[q]
 			}
 			return BaseRate[q]
@@ -141,7 +141,7 @@ func Generate(name string, seconds int, seed uint64) (*Trace, error) {
 			switch {
 			case s >= start && s < start+outage:
 				return 0
-			case s >= start+outage && s < start+outage+redeliver && (q == mastodon.QueueIngress || q == mastodon.QueuePull):
+			case s >= start+outage && s < start+outage+redeliver && (q == layout.QueueIngress || q == layout.QueuePull):
 				return BaseRate[q] * (1 + float64(outage)/redeliver)
 			}
 			return BaseRate[q]

@@ -1,4 +1,4 @@
-package mastodon
+package layout
 
 import "slices"
 
@@ -18,8 +18,8 @@ const (
 // periodic job, none runs none.
 const SchedulerQueue = QueueScheduler
 
-// Queue is one Sidekiq queue of a Mastodon release.
-type Queue struct {
+// CatalogueQueue is one Sidekiq queue of a Mastodon release.
+type CatalogueQueue struct {
 	Name string
 	// Weight is the default weight in config/sidekiq.yml; 0 means unweighted.
 	Weight int32
@@ -27,10 +27,10 @@ type Queue struct {
 	Singleton bool
 }
 
-// Queues returns the queue catalogue of v in the order of Mastodon's config/sidekiq.yml.
+// QueueCatalogue returns the queue catalogue of v in the order of Mastodon's config/sidekiq.yml.
 // The result is a fresh slice the caller may modify.
-func Queues(v Version) []Queue {
-	qs := []Queue{
+func QueueCatalogue(v MastodonVersion) []CatalogueQueue {
+	qs := []CatalogueQueue{
 		{Name: QueueDefault, Weight: 8},
 		{Name: QueuePush, Weight: 6},
 		{Name: QueueIngress, Weight: 4},
@@ -39,18 +39,18 @@ func Queues(v Version) []Queue {
 		{Name: QueueScheduler, Singleton: true},
 		{Name: QueueFASP},
 	}
-	if v.Less(Version{Major: 4, Minor: 4}) {
-		qs = slices.DeleteFunc(qs, func(q Queue) bool { return q.Name == QueueFASP })
+	if v.Less(MastodonVersion{Major: 4, Minor: 4}) {
+		qs = slices.DeleteFunc(qs, func(q CatalogueQueue) bool { return q.Name == QueueFASP })
 	}
-	if v.Less(Version{Major: 4, Minor: 0}) {
-		qs = slices.DeleteFunc(qs, func(q Queue) bool { return q.Name == QueueIngress })
+	if v.Less(MastodonVersion{Major: 4, Minor: 0}) {
+		qs = slices.DeleteFunc(qs, func(q CatalogueQueue) bool { return q.Name == QueueIngress })
 	}
 	return qs
 }
 
-// QueueNames returns the names of Queues(v), in catalogue order.
-func QueueNames(v Version) []string {
-	qs := Queues(v)
+// QueueNames returns the names of QueueCatalogue(v), in catalogue order.
+func QueueNames(v MastodonVersion) []string {
+	qs := QueueCatalogue(v)
 	names := make([]string, len(qs))
 	for i, q := range qs {
 		names[i] = q.Name
@@ -59,13 +59,13 @@ func QueueNames(v Version) []string {
 }
 
 // LookupQueue returns the catalogue entry of name in v.
-func LookupQueue(v Version, name string) (Queue, bool) {
-	for _, q := range Queues(v) {
+func LookupQueue(v MastodonVersion, name string) (CatalogueQueue, bool) {
+	for _, q := range QueueCatalogue(v) {
 		if q.Name == name {
 			return q, true
 		}
 	}
-	return Queue{}, false
+	return CatalogueQueue{}, false
 }
 
 // ListName is the Redis list Sidekiq pushes the jobs of queue to: `queue:<name>`, or

@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/mastoscale/mastoscale/internal/testutil"
-	"github.com/mastoscale/mastoscale/pkg/simulate"
+	"github.com/mastoscale/mastoscale/internal/simulate"
 	"github.com/stretchr/testify/assert"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	"k8s.io/utils/ptr"

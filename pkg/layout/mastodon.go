@@ -1,4 +1,4 @@
-package mastodon
+package layout
 
 import (
 	"fmt"
@@ -121,4 +121,4 @@ const (
 const SidekiqDefaultTimeout = 25
 
 // DefaultImage is the image the charts run for Mastodon version v.
-func DefaultImage(v Version) string { return "ghcr.io/mastodon/mastodon:v" + v.String() }
+func DefaultImage(v MastodonVersion) string { return "ghcr.io/mastodon/mastodon:v" + v.String() }

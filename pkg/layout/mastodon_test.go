@@ -1,11 +1,11 @@
-package mastodon_test
+package layout_test
 
 import (
 	"fmt"
 	"testing"
 
 	"github.com/mastoscale/mastoscale/internal/testutil"
-	"github.com/mastoscale/mastoscale/pkg/mastodon"
+	"github.com/mastoscale/mastoscale/pkg/layout"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -27,9 +27,9 @@ func TestQueuesPerVersion(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.version, func(t *testing.T) {
-			v, err := mastodon.ParseVersion(tt.version)
+			v, err := layout.ParseMastodonVersion(tt.version)
 			require.NoError(t, err)
-			assert.Equal(t, tt.want, mastodon.QueueNames(v))
+			assert.Equal(t, tt.want, layout.QueueNames(v))
 		})
 	}
 }
@@ -37,7 +37,7 @@ func TestQueuesPerVersion(t *testing.T) {
 func TestWeightsAndSingleton(t *testing.T) {
 	weights := map[string]int32{}
 	var singletons []string
-	for _, q := range mastodon.Queues(mastodon.DefaultVersion) {
+	for _, q := range layout.QueueCatalogue(layout.DefaultMastodonVersion) {
 		weights[q.Name] = q.Weight
 		if q.Singleton {
 			singletons = append(singletons, q.Name)
@@ -45,21 +45,21 @@ func TestWeightsAndSingleton(t *testing.T) {
 	}
 	assert.Equal(t, map[string]int32{"default": 8, "push": 6, "ingress": 4, "mailers": 2, "pull": 0, "scheduler": 0, "fasp": 0}, weights)
 	assert.Equal(t, []string{"scheduler"}, singletons)
-	_, ok := mastodon.LookupQueue(mastodon.DefaultVersion, "mailer")
+	_, ok := layout.LookupQueue(layout.DefaultMastodonVersion, "mailer")
 	assert.False(t, ok, "the queue is mailers, not mailer")
 }
 
 func TestParseVersionRejects(t *testing.T) {
 	for _, s := range []string{"", "4", "four.three", "4.3.2.1", "4.-1"} {
-		_, err := mastodon.ParseVersion(s)
+		_, err := layout.ParseMastodonVersion(s)
 		assert.Error(t, err, s)
 	}
 }
 
 func TestVersionRules(t *testing.T) {
-	v := func(s string) mastodon.Version {
+	v := func(s string) layout.MastodonVersion {
 		t.Helper()
-		out, err := mastodon.ParseVersion(s)
+		out, err := layout.ParseMastodonVersion(s)
 		require.NoError(t, err)
 		return out
 	}
@@ -75,54 +75,54 @@ func TestVersionRules(t *testing.T) {
 }
 
 func TestListName(t *testing.T) {
-	assert.Equal(t, "queue:default", mastodon.ListName("", "default"))
-	assert.Equal(t, "masto5:queue:default", mastodon.ListName("masto5", "default"))
+	assert.Equal(t, "queue:default", layout.ListName("", "default"))
+	assert.Equal(t, "masto5:queue:default", layout.ListName("masto5", "default"))
 }
 
 func TestChartNaming(t *testing.T) {
-	assert.Equal(t, "mastodon", mastodon.Fullname("mastodon"))
-	assert.Equal(t, "my-mastodon-prod", mastodon.Fullname("my-mastodon-prod"))
-	assert.Equal(t, "social-mastodon", mastodon.Fullname("social"))
+	assert.Equal(t, "mastodon", layout.Fullname("mastodon"))
+	assert.Equal(t, "my-mastodon-prod", layout.Fullname("my-mastodon-prod"))
+	assert.Equal(t, "social-mastodon", layout.Fullname("social"))
 	long := "a-very-long-release-name-that-goes-on-and-on-and-on-and-on-xx"
-	assert.LessOrEqual(t, len(mastodon.Fullname(long)), 63)
+	assert.LessOrEqual(t, len(layout.Fullname(long)), 63)
 	// Like Helm's `trunc 63 | trimSuffix "-"`: one trailing dash is trimmed, not all.
-	assert.Equal(t, long+"-", mastodon.Fullname(long+"-"))
+	assert.Equal(t, long+"-", layout.Fullname(long+"-"))
 
-	assert.Equal(t, "social-mastodon-sidekiq-all-queues", mastodon.SidekiqDeploymentName(mastodon.Fullname("social"), "all-queues"))
-	assert.Equal(t, "social-mastodon-env", mastodon.EnvConfigMapName("social-mastodon"))
+	assert.Equal(t, "social-mastodon-sidekiq-all-queues", layout.SidekiqDeploymentName(layout.Fullname("social"), "all-queues"))
+	assert.Equal(t, "social-mastodon-env", layout.EnvConfigMapName("social-mastodon"))
 	assert.Equal(t, map[string]string{
 		"app.kubernetes.io/name":      "mastodon",
 		"app.kubernetes.io/instance":  "social",
 		"app.kubernetes.io/component": "sidekiq-all-queues",
 		"app.kubernetes.io/part-of":   "rails",
-	}, mastodon.SidekiqSelectorLabels("social", "all-queues"))
+	}, layout.SidekiqSelectorLabels("social", "all-queues"))
 
-	assert.Equal(t, mastodon.SecretKeyRef{Name: "mastodon-redis", Key: "redis-password"}, mastodon.RedisPasswordSecret(mastodon.ChartLegacy, "mastodon"))
-	assert.Equal(t, mastodon.SecretKeyRef{Name: "social-mastodon-redis-auth", Key: "password"}, mastodon.RedisPasswordSecret(mastodon.ChartHelmCharts, "social"))
-	host, ok := mastodon.RedisHost(mastodon.ChartLegacy, "mastodon")
+	assert.Equal(t, layout.SecretKeyRef{Name: "mastodon-redis", Key: "redis-password"}, layout.RedisPasswordSecret(layout.ChartLegacy, "mastodon"))
+	assert.Equal(t, layout.SecretKeyRef{Name: "social-mastodon-redis-auth", Key: "password"}, layout.RedisPasswordSecret(layout.ChartHelmCharts, "social"))
+	host, ok := layout.RedisHost(layout.ChartLegacy, "mastodon")
 	assert.True(t, ok)
 	assert.Equal(t, "mastodon-redis-master", host)
-	_, ok = mastodon.RedisHost(mastodon.ChartHelmCharts, "social")
+	_, ok = layout.RedisHost(layout.ChartHelmCharts, "social")
 	assert.False(t, ok, "mastodon/helm-charts bundles no Redis")
 
-	c, err := mastodon.ParseChart("")
+	c, err := layout.ParseChart("")
 	require.NoError(t, err)
-	assert.Equal(t, mastodon.ChartLegacy, c)
-	_, err = mastodon.ParseChart("bitnami/mastodon")
+	assert.Equal(t, layout.ChartLegacy, c)
+	_, err = layout.ParseChart("bitnami/mastodon")
 	assert.ErrorContains(t, err, "mastodon/helm-charts")
 }
 
 func ExampleListName() {
-	fmt.Println(mastodon.ListName("", "ingress"))
-	fmt.Println(mastodon.ListName("masto5", "ingress"))
+	fmt.Println(layout.ListName("", "ingress"))
+	fmt.Println(layout.ListName("masto5", "ingress"))
 	// Output:
 	// queue:ingress
 	// masto5:queue:ingress
 }
 
-func ExampleQueues() {
-	v, _ := mastodon.ParseVersion("4.3")
-	for _, q := range mastodon.Queues(v) {
+func ExampleQueueCatalogue() {
+	v, _ := layout.ParseMastodonVersion("4.3")
+	for _, q := range layout.QueueCatalogue(v) {
 		fmt.Println(q.Name, q.Weight, q.Singleton)
 	}
 	// Output:

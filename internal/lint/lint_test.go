@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/mastoscale/mastoscale/internal/testutil"
-	"github.com/mastoscale/mastoscale/pkg/lint"
+	"github.com/mastoscale/mastoscale/internal/lint"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/mastoscale/mastoscale/pkg/layout"
-	"github.com/mastoscale/mastoscale/pkg/mastodon"
 	"github.com/mastoscale/mastoscale/pkg/postrender"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
@@ -232,7 +231,7 @@ func (c *checker) checkTargets() {
 				"%s/%s is also scaled by %s: two autoscalers fight over its replicas (KEDA's webhook rejects this): keep one, with a trigger per queue",
 				a.targetKind, a.targetName, strings.Join(others, ", "))
 		}
-		if a.worker != nil && consumes(a.worker, mastodon.SchedulerQueue) {
+		if a.worker != nil && consumes(a.worker, layout.SchedulerQueue) {
 			c.add(a.obj, SeverityError, RuleSchedulerAutoscaled, f,
 				"Deployment %s consumes the scheduler queue, which exactly one Sidekiq process may consume (sidekiq-scheduler enqueues every periodic job once per process): delete this %s and run scheduler in one Deployment with replicas 1 and strategy Recreate",
 				a.targetName, a.obj.Kind)
@@ -250,7 +249,7 @@ func (c *checker) checkScheduler() {
 	consumers := map[group][]*postrender.Worker{}
 	var order []group
 	for _, w := range c.m.Workers {
-		if !consumes(w, mastodon.SchedulerQueue) {
+		if !consumes(w, layout.SchedulerQueue) {
 			continue
 		}
 		g := group{w.Namespace, w.Release}
@@ -297,11 +296,11 @@ func containerPath(w *postrender.Worker) string {
 }
 
 // version is the Mastodon version w runs, when known.
-func (c *checker) version(w *postrender.Worker) (mastodon.Version, bool) {
+func (c *checker) version(w *postrender.Worker) (layout.MastodonVersion, bool) {
 	if c.opts.MastodonVersion != nil {
 		return *c.opts.MastodonVersion, true
 	}
-	v, err := mastodon.ParseVersion(w.Version)
+	v, err := layout.ParseMastodonVersion(w.Version)
 	return v, err == nil
 }
 
@@ -334,17 +333,17 @@ func (c *checker) checkWorker(w *postrender.Worker) {
 
 // checkRedisNamespaceEnv: Mastodon 4.4 refuses to boot with REDIS_NAMESPACE set.
 func (c *checker) checkRedisNamespaceEnv(w *postrender.Worker) {
-	e, ok := w.Env[mastodon.EnvRedisNamespace]
+	e, ok := w.Env[layout.EnvRedisNamespace]
 	if !ok || (e.Literal && e.Value == "") {
 		return
 	}
 	v, known := c.version(w)
 	switch {
 	case !known:
-		c.add(&w.Object, SeverityWarning, RuleMastodonVersion, c.envField(w, mastodon.EnvRedisNamespace),
+		c.add(&w.Object, SeverityWarning, RuleMastodonVersion, c.envField(w, layout.EnvRedisNamespace),
 			"REDIS_NAMESPACE is set (%s) and the Mastodon version cannot be read from image %q or the app.kubernetes.io/version label: pass --mastodon-version so lint can tell whether it is allowed", e.From, w.Image)
 	case !v.AllowsRedisNamespace():
-		c.add(&w.Object, SeverityError, RuleRedisNamespace, c.envField(w, mastodon.EnvRedisNamespace),
+		c.add(&w.Object, SeverityError, RuleRedisNamespace, c.envField(w, layout.EnvRedisNamespace),
 			"REDIS_NAMESPACE is set (%s), and Mastodon %s refuses to boot with it (removed in 4.4): migrate the keys and remove it", e.From, v)
 	}
 }
@@ -375,7 +374,7 @@ func (c *checker) checkDBPool(w *postrender.Worker) {
 		return
 	}
 	conc := int64(*w.Concurrency)
-	e, ok := w.Env[mastodon.EnvDBPool]
+	e, ok := w.Env[layout.EnvDBPool]
 	if ok {
 		if !e.Literal {
 			return // from a Secret: unknown
@@ -383,17 +382,17 @@ func (c *checker) checkDBPool(w *postrender.Worker) {
 		pool, err := strconv.ParseInt(strings.TrimSpace(e.Value), 10, 32)
 		switch {
 		case err != nil:
-			c.add(&w.Object, SeverityError, RuleDBPool, c.envField(w, mastodon.EnvDBPool),
+			c.add(&w.Object, SeverityError, RuleDBPool, c.envField(w, layout.EnvDBPool),
 				"DB_POOL %q (%s) is not a number: set it to %d, the -c of this worker", e.Value, e.From, conc)
 		case pool < conc:
-			c.add(&w.Object, SeverityError, RuleDBPool, c.envField(w, mastodon.EnvDBPool),
+			c.add(&w.Object, SeverityError, RuleDBPool, c.envField(w, layout.EnvDBPool),
 				"DB_POOL is %d (%s) but Sidekiq runs -c %d threads: %d threads wait for a database connection; set DB_POOL to %d or remove it (Mastodon 4.3+ then sizes the pool to -c)",
 				pool, e.From, conc, conc-pool, conc)
 		}
 		return
 	}
 	v, known := c.version(w)
-	if !known || !v.Less(mastodon.Version{Major: 4, Minor: 3}) {
+	if !known || !v.Less(layout.MastodonVersion{Major: 4, Minor: 3}) {
 		return // since 4.3 the pool follows -c
 	}
 	pool, from := int64(poolBefore43), "the default"
@@ -415,7 +414,7 @@ func (c *checker) checkGracePeriod(w *postrender.Worker, scaled bool) {
 	if w.ArgsError != "" {
 		return
 	}
-	timeout := int64(mastodon.SidekiqDefaultTimeout)
+	timeout := int64(layout.SidekiqDefaultTimeout)
 	timeoutFrom := "Sidekiq's default timeout"
 	if w.Timeout != nil {
 		timeout, timeoutFrom = int64(*w.Timeout), "-t"
@@ -497,7 +496,7 @@ func (c *checker) checkTriggers(a *autoscaler) {
 		if !covered[q.Name] {
 			c.add(a.obj, SeverityError, RuleTriggerQueues, "spec.triggers",
 				"Deployment %s consumes queue %q, but no redis trigger reads it: a backlog there never scales the Deployment up; add a trigger with listName %s",
-				w.Name, q.Name, mastodon.ListName(c.knownNamespace(w), q.Name))
+				w.Name, q.Name, layout.ListName(c.knownNamespace(w), q.Name))
 		}
 	}
 }
@@ -522,7 +521,7 @@ func splitListName(l string) (prefix, queue string, ok bool) {
 // unset, or unknown (it may come from a ConfigMap, or a Secret, that is not in the set).
 // Secrets loaded whole with envFrom are assumed to hold secrets, not REDIS_NAMESPACE.
 func redisNamespace(w *postrender.Worker) (ns string, known bool) {
-	if e, ok := w.Env[mastodon.EnvRedisNamespace]; ok {
+	if e, ok := w.Env[layout.EnvRedisNamespace]; ok {
 		return e.Value, e.Literal
 	}
 	for _, r := range w.Refs {
@@ -562,7 +561,7 @@ func (c *checker) checkListPrefix(so *postrender.Object, w *postrender.Worker, f
 	default:
 		c.add(so, SeverityError, RuleRedisNamespace, field,
 			"Deployment %s sets REDIS_NAMESPACE=%s (%s), so Sidekiq's list is %s, not %q: this trigger always reads 0",
-			w.Name, ns, w.Env[mastodon.EnvRedisNamespace].From, mastodon.ListName(ns, queue), listName)
+			w.Name, ns, w.Env[layout.EnvRedisNamespace].From, layout.ListName(ns, queue), listName)
 	}
 }
 

@@ -9,8 +9,7 @@ import (
 
 	"github.com/mastoscale/mastoscale/internal/testutil"
 	"github.com/mastoscale/mastoscale/pkg/layout"
-	"github.com/mastoscale/mastoscale/pkg/mastodon"
-	"github.com/mastoscale/mastoscale/pkg/simulate"
+	"github.com/mastoscale/mastoscale/internal/simulate"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -128,7 +127,7 @@ func load(t testing.TB, name string) *layout.SidekiqLayout {
 	var l *layout.SidekiqLayout
 	var err error
 	if name == "split" {
-		l, err = layout.Preset(layout.PresetSplit, mastodon.DefaultVersion)
+		l, err = layout.Preset(layout.PresetSplit, layout.DefaultMastodonVersion)
 	} else {
 		l, err = layout.Load(name)
 	}
