@@ -70,5 +70,9 @@ type ResourceRef struct {
 // When it fails, the error summarises and Result.Findings carries every finding with its field
 // path; the returned nodes are then nil.
 func Transform(nodes []*yaml.RNode, opts Options) ([]*yaml.RNode, *Result, error) {
-	return transform(nodes, opts)
+	e, res, err := transformObjects(nodes, opts)
+	if err != nil {
+		return nil, res, err
+	}
+	return e.apply(nodes), res, nil
 }

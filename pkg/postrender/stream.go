@@ -2,48 +2,266 @@ package postrender
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
+	"regexp"
+	"strconv"
 
 	"sigs.k8s.io/kustomize/kyaml/kio"
+	"sigs.k8s.io/kustomize/kyaml/kio/kioutil"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
-// Run is the Helm post-renderer: it reads the manifest stream Helm renders (Helm 3 with
-// `# Source:` comments, Helm 4 with the filename annotation, hooks included or not), transforms
-// it and writes the result to out. Nothing is written when it fails.
-func Run(in io.Reader, out io.Writer, opts Options) (*Result, error) {
-	// The reader records each document's sequence indentation (a reader annotation) so the
-	// writer keeps the chart's style; the writer drops every reader annotation again, so
-	// nothing of kyaml's leaks into Helm's output.
-	reader := &kio.ByteReader{Reader: in, PreserveSeqIndent: true, DisableUnwrapping: true}
-	nodes, err := reader.Read()
-	if err != nil {
-		return &Result{}, fmt.Errorf("reading the manifests: %w", err)
-	}
-	outNodes, res, err := Transform(nodes, opts)
-	if err != nil {
-		return res, err
-	}
-	var buf bytes.Buffer
-	if err := (kio.ByteWriter{Writer: &buf}).Write(outNodes); err != nil {
-		return res, fmt.Errorf("writing the manifests: %w", err)
-	}
-	if _, err := out.Write(buf.Bytes()); err != nil {
-		return res, err
-	}
-	return res, nil
+// document is one YAML document of a manifest stream, with the bytes it came as: documents the
+// transformer does not own are written back exactly as they were read.
+type document struct {
+	// number is the document's position in the stream, from 1, for messages.
+	number int
+	// line is the line of the stream the document starts on, from 1.
+	line int
+	// raw is the document's bytes, from its `---` line (when it has one) up to the next.
+	raw []byte
+	// node is the parsed document, or nil when it holds no value (only comments, or nothing).
+	node *yaml.RNode
+	// items are the objects of a `kind: List` document, read as documents of their own;
+	// nil for any other document.
+	items []*yaml.RNode
 }
 
-// PostRenderer is Run behind the one-method interface of Helm's Go API
-// (helm.sh/helm/v3/pkg/postrender.PostRenderer, and the same method in Helm 4), for programs
-// that drive Helm as a library: `install.PostRenderer = postrender.PostRenderer{}`.
-type PostRenderer struct{ Options Options }
+// separator matches a line that starts a YAML document: `---` alone or followed by blanks,
+// a comment or the document's first value.
+var separator = regexp.MustCompile(`(?m)^---(?:[ \t].*)?\r?$`)
 
-// Run transforms Helm's rendered manifests.
-func (p PostRenderer) Run(rendered *bytes.Buffer) (*bytes.Buffer, error) {
-	var out bytes.Buffer
-	if _, err := Run(rendered, &out, p.Options); err != nil {
-		return nil, err
+// splitStream cuts a YAML stream into its documents, keeping every byte: the documents' raw
+// bytes put together are the input. Bytes before the first `---` (a comment, say) form a
+// document of their own, numbered 0 when they hold no value.
+func splitStream(data []byte) []*document {
+	var bounds []int
+	starts := separator.FindAllIndex(data, -1)
+	if len(starts) == 0 || starts[0][0] > 0 {
+		bounds = append(bounds, 0)
 	}
-	return &out, nil
+	for _, s := range starts {
+		bounds = append(bounds, s[0])
+	}
+	docs := make([]*document, 0, len(bounds))
+	line := 1
+	for i, from := range bounds {
+		to := len(data)
+		if i+1 < len(bounds) {
+			to = bounds[i+1]
+		}
+		docs = append(docs, &document{number: i + 1, line: line, raw: data[from:to]})
+		line += bytes.Count(data[from:to], []byte("\n"))
+	}
+	return docs
+}
+
+// parseStream splits data into documents and parses every one of them, so that a broken input
+// fails before anything is written. Every problem is reported, each with its document number
+// and line.
+func parseStream(data []byte) ([]*document, error) {
+	docs := splitStream(data)
+	var errs []error
+	for _, d := range docs {
+		if err := d.parse(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return docs, nil
+}
+
+// yamlLine finds the line numbers in the YAML parser's messages, which count from the start
+// of the document it was given.
+var yamlLine = regexp.MustCompile(`line (\d+)`)
+
+func (d *document) parse() error {
+	if d.number == 1 && !startsWithSeparator(d.raw) && len(bytes.TrimSpace(uncommented(d.raw))) == 0 {
+		d.number = 0 // a comment before the first `---` is no document
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(d.raw))
+	var n yaml.Node
+	err := dec.Decode(&n)
+	if errors.Is(err, io.EOF) {
+		return nil
+	}
+	if err != nil {
+		return d.errorf("%s", d.absoluteLines(err.Error()))
+	}
+	var next yaml.Node
+	if err := dec.Decode(&next); !errors.Is(err, io.EOF) {
+		return d.errorf("holds more than one YAML document (after a `...` line): separate them with `---`")
+	}
+	if yaml.IsYNodeEmptyDoc(&n) {
+		return nil
+	}
+	d.node = yaml.NewRNode(&n)
+	d.items = listItems(d.node)
+	return nil
+}
+
+// absoluteLines turns the parser's document-relative line numbers into lines of the stream.
+func (d *document) absoluteLines(msg string) string {
+	return yamlLine.ReplaceAllStringFunc(msg, func(m string) string {
+		n, _ := strconv.Atoi(m[len("line "):])
+		return "line " + strconv.Itoa(d.line+n-1)
+	})
+}
+
+func (d *document) errorf(format string, args ...any) error {
+	return fmt.Errorf("document %d (line %d): %s", d.number, d.line, fmt.Sprintf(format, args...))
+}
+
+// listItems returns the objects of a `kind: List` (what `kubectl get -o yaml` and
+// `mastoscale render -o json` write), or nil when n is not one.
+func listItems(n *yaml.RNode) []*yaml.RNode {
+	if n.YNode().Kind != yaml.MappingNode || n.GetKind() != "List" {
+		return nil
+	}
+	items := n.Field("items")
+	if items == nil || items.Value.YNode().Kind != yaml.SequenceNode {
+		return nil
+	}
+	out := make([]*yaml.RNode, 0, len(items.Value.YNode().Content))
+	for _, c := range items.Value.YNode().Content {
+		out = append(out, yaml.NewRNode(c))
+	}
+	return out
+}
+
+// objects returns the objects of the stream in order: each document's value, or the items of a
+// List in its place.
+func objects(docs []*document) []*yaml.RNode {
+	var out []*yaml.RNode
+	for _, d := range docs {
+		switch {
+		case d.items != nil:
+			out = append(out, d.items...)
+		case d.node != nil:
+			out = append(out, d.node)
+		}
+	}
+	return out
+}
+
+// edits say what becomes of the objects the transformer owns: each is replaced by the nodes
+// given (none to remove it). Objects without an entry are written back as they came.
+type edits map[*yaml.RNode][]*yaml.RNode
+
+// writeStream writes the stream with edits applied. A document none of whose objects is edited
+// is copied byte for byte; an edited document is written from its nodes, one document each; a
+// List with an edited item is written again as a List.
+func writeStream(w io.Writer, docs []*document, e edits) error {
+	var out bytes.Buffer
+	for i, d := range docs {
+		switch {
+		case d.items != nil && e.touchesAny(d.items):
+			if err := e.rewriteList(d); err != nil {
+				return err
+			}
+			writeNodes(&out, []*yaml.RNode{d.node}, i == 0 && !startsWithSeparator(d.raw))
+		case d.node != nil && e.has(d.node):
+			writeNodes(&out, e[d.node], i == 0 && !startsWithSeparator(d.raw))
+		default:
+			if out.Len() > 0 && !bytes.HasSuffix(out.Bytes(), []byte("\n")) {
+				out.WriteByte('\n')
+			}
+			out.Write(d.raw)
+		}
+	}
+	_, err := w.Write(out.Bytes())
+	return err
+}
+
+func (e edits) has(n *yaml.RNode) bool {
+	_, ok := e[n]
+	return ok
+}
+
+func (e edits) touchesAny(nodes []*yaml.RNode) bool {
+	for _, n := range nodes {
+		if e.has(n) {
+			return true
+		}
+	}
+	return false
+}
+
+// rewriteList replaces the List's items by their edits.
+func (e edits) rewriteList(d *document) error {
+	seq := &yaml.Node{Kind: yaml.SequenceNode}
+	for _, item := range d.items {
+		nodes, ok := e[item]
+		if !ok {
+			nodes = []*yaml.RNode{item}
+		}
+		for _, n := range nodes {
+			seq.Content = append(seq.Content, n.YNode())
+		}
+	}
+	return d.node.PipeE(yaml.SetField("items", yaml.NewRNode(seq)))
+}
+
+func startsWithSeparator(raw []byte) bool {
+	loc := separator.FindIndex(raw)
+	return loc != nil && loc[0] == 0
+}
+
+// writeNodes writes nodes as YAML documents, each after a `---` line (the first one without it
+// when it opens a stream that had none), in the sequence indentation each was read with.
+func writeNodes(out *bytes.Buffer, nodes []*yaml.RNode, bare bool) {
+	for i, n := range nodes {
+		if out.Len() > 0 && !bytes.HasSuffix(out.Bytes(), []byte("\n")) {
+			out.WriteByte('\n')
+		}
+		if !(bare && i == 0 && out.Len() == 0) {
+			out.WriteString("---\n")
+		}
+		// kio's writer honours the sequence indentation annotation and drops it again.
+		_ = kio.ByteWriter{Writer: out}.Write([]*yaml.RNode{n})
+	}
+}
+
+// keepDeploymentStyle gives every Deployment the sequence indentation of its document: when
+// the transformer rewrites one, or makes objects after its pattern, they keep the chart's style.
+func keepDeploymentStyle(docs []*document) error {
+	for _, d := range docs {
+		nodes := d.items
+		if nodes == nil && d.node != nil {
+			nodes = []*yaml.RNode{d.node}
+		}
+		for _, n := range nodes {
+			if n.YNode().Kind == yaml.MappingNode && n.GetKind() == "Deployment" {
+				if err := keepSeqIndent(n, d.raw); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// keepSeqIndent annotates n with the sequence indentation of the bytes it was read from, so
+// kio's writer writes it back in the same style (and drops the annotation).
+func keepSeqIndent(n *yaml.RNode, raw []byte) error {
+	style := yaml.DeriveSeqIndentStyle(string(raw))
+	if style == "" {
+		return nil
+	}
+	return n.PipeE(yaml.SetAnnotation(kioutil.SeqIndentAnnotation, style))
+}
+
+// uncommented drops the comment lines of raw.
+func uncommented(raw []byte) []byte {
+	var out []byte
+	for _, l := range bytes.SplitAfter(raw, []byte("\n")) {
+		if t := bytes.TrimSpace(l); len(t) > 0 && t[0] != '#' {
+			out = append(out, l...)
+		}
+	}
+	return out
 }

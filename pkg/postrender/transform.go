@@ -18,49 +18,53 @@ type plan struct {
 	block []*yaml.RNode
 }
 
-func transform(nodes []*yaml.RNode, opts Options) ([]*yaml.RNode, *Result, error) {
+// transformObjects plans the transformation of a release's objects: the edits of the objects
+// it owns (its Sidekiq Deployments and KEDA objects), every other object left as it is.
+func transformObjects(nodes []*yaml.RNode, opts Options) (edits, *Result, error) {
 	var f findings
 	s := readStream(nodes)
 	releases, ok := selectReleases(s, opts, &f)
 	if !ok {
 		return nil, &Result{Findings: f}, summarize(f)
 	}
-	if len(releases) == 0 {
-		// Helm 4 may post-render hooks apart from the rest (PostRenderStrategySeparate).
-		return nodes, &Result{Findings: f}, nil
-	}
 	var plans []*plan
 	for _, r := range releases {
-		p := planRelease(s, r, opts, &f)
-		if p != nil {
+		if p := planRelease(s, r, opts, &f); p != nil {
 			plans = append(plans, p)
 		}
 	}
 	if f.hasErrors() {
 		return nil, &Result{Findings: f}, summarize(f)
 	}
-	// Each release's block takes the place of the first document it owns; the other owned
-	// documents go, every other document stays where it was.
-	owner := map[*yaml.RNode]*plan{}
+	// Each release's block takes the place of the first object it owns; its other objects go.
+	e := edits{}
 	for _, p := range plans {
-		for n := range p.owned {
-			owner[n] = p
+		placed := false
+		for _, n := range nodes {
+			if !p.owned[n] {
+				continue
+			}
+			if placed {
+				e[n] = nil
+				continue
+			}
+			e[n], placed = p.block, true
 		}
 	}
+	return e, &Result{Findings: f}, nil
+}
+
+// apply returns nodes with the edits made: each edited object replaced by its nodes.
+func (e edits) apply(nodes []*yaml.RNode) []*yaml.RNode {
 	out := make([]*yaml.RNode, 0, len(nodes)+8)
-	emitted := map[*plan]bool{}
 	for _, n := range nodes {
-		p, owned := owner[n]
-		if !owned {
-			out = append(out, n)
+		if repl, ok := e[n]; ok {
+			out = append(out, repl...)
 			continue
 		}
-		if !emitted[p] {
-			out = append(out, p.block...)
-			emitted[p] = true
-		}
+		out = append(out, n)
 	}
-	return out, &Result{Findings: f}, nil
+	return out
 }
 
 // selectReleases picks the releases to transform: every release without a layout, the one the
