@@ -33,7 +33,7 @@ func TestGeneratedLayoutsMatchRender(t *testing.T) {
 	var refused []refusedLayout
 	for i := range n {
 		l := randomLayout(r)
-		if _, err := render.Render(l); err != nil {
+		if _, err := render.FromLayout(l); err != nil {
 			refused = append(refused, refusedLayout{l, err})
 			continue
 		}
@@ -46,13 +46,13 @@ func TestGeneratedLayoutsMatchRender(t *testing.T) {
 			require.NoError(t, err)
 			rel, err := install(c, vals, "default")
 			require.NoError(t, err, "layout:\n%s", data)
-			got := objects(t, rel.Manifest)
+			got := kedaObjects(t, rel.Manifest)
 			for k, m := range got {
 				got[k] = withoutHelmLabels(m, true)
 			}
 			assert.Equal(t, want(t, l, deployments), got, "layout:\n%s", data)
 			_, report := layout.Prepare(l)
-			assert.Equal(t, len(report.Warnings), noteWarnings(rel.Info.Notes), "warnings: Core %v\nNOTES:\n%s", report.Warnings, rel.Info.Notes)
+			assert.Equal(t, len(report.Warnings()), noteWarnings(rel.Info.Notes), "warnings: Core %v\nNOTES:\n%s", report.Warnings(), rel.Info.Notes)
 		})
 	}
 	t.Logf("%d of %d generated layouts were valid and compared", valid, n)
@@ -376,7 +376,7 @@ func TestRefusesWhatCoreRefuses(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			l := base()
 			breakIt(l)
-			_, coreErr := render.Render(l)
+			_, coreErr := render.FromLayout(l)
 			require.Error(t, coreErr, "the case must break a rule of layout.Validate")
 			data, err := json.Marshal(l.Spec)
 			require.NoError(t, err)
@@ -387,8 +387,8 @@ func TestRefusesWhatCoreRefuses(t *testing.T) {
 			require.Error(t, err, "Core refuses it with: %v", coreErr)
 			// The chart names the same field as Core's first error (its last path step).
 			_, report := layout.Prepare(l)
-			require.NotEmpty(t, report.Errors)
-			path := report.Errors[0].Field
+			require.NotEmpty(t, report.Errors())
+			path := report.Errors()[0].Field
 			step := path[strings.LastIndexAny(path, ".")+1:]
 			if i := strings.IndexByte(step, '['); i >= 0 {
 				step = step[:i]

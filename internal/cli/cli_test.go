@@ -75,7 +75,16 @@ func TestRenderCheckAndWrite(t *testing.T) {
 
 	code, out, _ := run("render", "-f", seed, "--check", committed)
 	assert.Equal(t, 0, code)
-	assert.Contains(t, out, "is up to date (10 objects)")
+	assert.Contains(t, out, "is up to date (5 objects)")
+
+	// JSON (a v1 List) checks against itself and against YAML: both are read as objects.
+	committedJSON := filepath.Join(t.TempDir(), "sidekiq.json")
+	code, _, errOut = run("render", "-f", seed, "-o", "json", "--write", committedJSON)
+	require.Equal(t, 0, code, errOut)
+	code, out, errOut = run("render", "-f", seed, "-o", "json", "--check", committedJSON)
+	assert.Equal(t, 0, code, out+errOut)
+	code, out, errOut = run("render", "-f", seed, "--check", committedJSON)
+	assert.Equal(t, 0, code, out+errOut)
 
 	original, err := os.ReadFile(committed)
 	require.NoError(t, err)

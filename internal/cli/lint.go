@@ -8,8 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/mastoscale/mastoscale/pkg/layout"
 	"github.com/mastoscale/mastoscale/internal/lint"
+	"github.com/mastoscale/mastoscale/pkg/layout"
 	"github.com/spf13/cobra"
 )
 

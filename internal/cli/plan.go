@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mastoscale/mastoscale/pkg/layout"
 	"github.com/mastoscale/mastoscale/internal/plan"
+	"github.com/mastoscale/mastoscale/pkg/layout"
 	"github.com/spf13/cobra"
 )
 
@@ -41,8 +41,8 @@ autoscale.latencyTarget and throughputPerThread win over the flags.`,
 			if err != nil {
 				return err
 			}
-			d, report := layout.Prepare(l)
-			if report.HasErrors() {
+			d, report, err := layout.Resolve(l)
+			if err != nil {
 				writeReport(s.ErrOut, name, report)
 				return &ExitError{Code: 1}
 			}

@@ -3,7 +3,6 @@ package cli
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,10 +17,17 @@ import (
 // diagnostics also go to a log file.
 const helmPluginDirEnv = "HELM_PLUGIN_DIR"
 
+// postRenderFlags are the flags of `mastoscale post-render`.
+type postRenderFlags struct {
+	layout   layoutFlags
+	errorLog string
+	out      outputFlags
+	// versionSet tells that --mastodon-version was given.
+	versionSet bool
+}
+
 func newPostRenderCommand(s Streams) *cobra.Command {
-	var lf layoutFlags
-	var errorLog string
-	out := outputFlags{input: " < input"}
+	f := &postRenderFlags{out: outputFlags{input: " < input"}}
 	cmd := &cobra.Command{
 		Use:   "post-render [-f layout.yaml | --preset NAME] [--error-log PATH] [--check FILE | --write FILE]",
 		Short: "Helm post-renderer: autoscale the Sidekiq of the Mastodon release read from stdin",
@@ -44,22 +50,19 @@ they differ (helm template ... | mastoscale post-render --check rendered.yaml); 
 regenerates it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			logPath := errorLogPath(errorLog)
-			err := postRender(cmd, &lf, &out, s, logPath)
-			if err != nil && logPath != "" {
-				fmt.Fprintf(s.ErrOut, "mastoscale: the findings are also in %s\n", logPath)
-			}
-			return err
+			f.versionSet = cmd.Flags().Changed("mastodon-version")
+			return runPostRender(s, f)
 		},
 	}
-	lf.register(cmd)
-	out.register(cmd)
-	cmd.Flags().StringVar(&errorLog, "error-log", "", "also write the findings of this run to this file (default under $XDG_STATE_HOME when run as a Helm 4 plugin)")
+	f.layout.register(cmd)
+	f.out.register(cmd)
+	cmd.Flags().StringVar(&f.errorLog, "error-log", "", "also write the findings of this run to this file (default under $XDG_STATE_HOME when run as a Helm 4 plugin)")
 	return cmd
 }
 
-func postRender(cmd *cobra.Command, lf *layoutFlags, of *outputFlags, s Streams, logPath string) error {
-	opts, err := postRenderOptions(cmd, lf)
+func runPostRender(s Streams, f *postRenderFlags) error {
+	logPath := errorLogPath(s, f.errorLog)
+	opts, err := f.options()
 	var out bytes.Buffer
 	var res *postrender.Result
 	if err == nil {
@@ -68,9 +71,9 @@ func postRender(cmd *cobra.Command, lf *layoutFlags, of *outputFlags, s Streams,
 	// Warnings and notes go to stderr; the error, which names every problem, is printed by Run.
 	var advice bytes.Buffer
 	if res != nil {
-		for _, f := range res.Findings {
-			if f.Severity != postrender.SeverityError {
-				fmt.Fprintf(&advice, "%s: %s\n", f.Severity, f)
+		for _, x := range res.Findings {
+			if x.Severity != layout.Error {
+				fmt.Fprintf(&advice, "%s: %s\n", x.Severity, x)
 			}
 		}
 	}
@@ -82,39 +85,42 @@ func postRender(cmd *cobra.Command, lf *layoutFlags, of *outputFlags, s Streams,
 		if err != nil {
 			log = fmt.Appendf(log, "error: %v\n", err)
 		}
-		writeLog(logPath, log, s.ErrOut)
+		writeLog(logPath, log, s)
 	}
 	if err != nil {
+		if logPath != "" {
+			fmt.Fprintf(s.ErrOut, "mastoscale: the findings are also in %s\n", logPath)
+		}
 		return err
 	}
-	return of.emit(s, out.Bytes(), "mastoscale post-render "+strings.Join(lf.args(), " "))
+	return f.out.emit(s, out.Bytes(), "mastoscale post-render "+strings.Join(f.layout.args(), " "))
 }
 
-// postRenderOptions: no layout attaches autoscaling to the workers the release runs; a preset
-// is built for the release's Mastodon version unless --mastodon-version names one.
-func postRenderOptions(cmd *cobra.Command, lf *layoutFlags) (postrender.Options, error) {
+// options: no layout attaches autoscaling to the workers the release runs; a preset is built
+// for the release's Mastodon version unless --mastodon-version names one.
+func (f *postRenderFlags) options() (postrender.Options, error) {
 	switch {
-	case lf.file == "" && lf.preset == "":
+	case f.layout.file == "" && f.layout.preset == "":
 		return postrender.Options{}, nil
-	case lf.file == "" && !cmd.Flags().Changed("mastodon-version"):
-		if !slices.Contains(layout.Presets, lf.preset) {
-			return postrender.Options{}, fmt.Errorf("unknown preset %q: use one of %v", lf.preset, layout.Presets)
+	case f.layout.file == "" && !f.versionSet:
+		if !slices.Contains(layout.Presets, f.layout.preset) {
+			return postrender.Options{}, fmt.Errorf("unknown preset %q: use one of %v", f.layout.preset, layout.Presets)
 		}
-		return postrender.Options{Preset: lf.preset}, nil
+		return postrender.Options{Preset: f.layout.preset}, nil
 	}
-	l, _, err := lf.load()
+	l, _, err := f.layout.load()
 	return postrender.Options{Layout: l}, err
 }
 
 // errorLogPath is --error-log, or the state directory when Helm 4 runs us as a plugin.
-func errorLogPath(flag string) string {
-	if flag != "" || os.Getenv(helmPluginDirEnv) == "" {
+func errorLogPath(s Streams, flag string) string {
+	if flag != "" || s.env(helmPluginDirEnv) == "" {
 		return flag
 	}
-	state := os.Getenv("XDG_STATE_HOME")
+	state := s.env("XDG_STATE_HOME")
 	if state == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
+		home := s.env("HOME")
+		if home == "" {
 			return filepath.Join(os.TempDir(), "mastoscale-post-render.log")
 		}
 		state = filepath.Join(home, ".local", "state")
@@ -122,18 +128,16 @@ func errorLogPath(flag string) string {
 	return filepath.Join(state, "mastoscale", "post-render.log")
 }
 
-func writeLog(path string, data []byte, errOut io.Writer) {
-	if path == "" {
-		return
-	}
+func writeLog(path string, data []byte, s Streams) {
 	if len(data) == 0 {
 		data = []byte("ok: no findings\n")
 	}
+	data = append([]byte(s.now().UTC().Format("2006-01-02T15:04:05Z")+" mastoscale post-render\n"), data...)
 	err := os.MkdirAll(filepath.Dir(path), 0o755)
 	if err == nil {
 		err = os.WriteFile(path, data, 0o644)
 	}
 	if err != nil {
-		fmt.Fprintf(errOut, "mastoscale: writing the error log: %s\n", strings.TrimSpace(err.Error()))
+		fmt.Fprintf(s.ErrOut, "mastoscale: writing the error log: %s\n", strings.TrimSpace(err.Error()))
 	}
 }

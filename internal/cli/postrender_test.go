@@ -40,13 +40,12 @@ func TestPostRenderCommand(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			state := t.TempDir()
-			t.Setenv("XDG_STATE_HOME", state)
-			t.Setenv(helmPluginDirEnv, "")
+			env := map[string]string{"XDG_STATE_HOME": state}
 			if tc.pluginDir {
-				t.Setenv(helmPluginDirEnv, t.TempDir())
+				env[helmPluginDirEnv] = t.TempDir()
 			}
 			var stdout, stderr bytes.Buffer
-			code := Run(append([]string{"post-render"}, tc.args...), Streams{In: bytes.NewReader(release(t)), Out: &stdout, ErrOut: &stderr})
+			code := Run(append([]string{"post-render"}, tc.args...), Streams{In: bytes.NewReader(release(t)), Out: &stdout, ErrOut: &stderr, Getenv: getenv(env)})
 			assert.Equal(t, tc.code, code, stderr.String())
 			assert.Contains(t, stderr.String(), tc.stderr)
 			if tc.code != 0 {
@@ -74,4 +73,9 @@ func TestPostRenderErrorLogFlag(t *testing.T) {
 	log, err := os.ReadFile(path)
 	require.NoError(t, err)
 	assert.Contains(t, string(log), "error: no Sidekiq Deployment found")
+}
+
+// getenv is an environment of the variables given, for Streams.Getenv.
+func getenv(vars map[string]string) func(string) string {
+	return func(key string) string { return vars[key] }
 }

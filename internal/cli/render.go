@@ -5,51 +5,70 @@ import (
 	"os"
 	"strings"
 
+	"github.com/mastoscale/mastoscale/pkg/layout"
 	"github.com/mastoscale/mastoscale/pkg/render"
 	"github.com/spf13/cobra"
 )
 
+// renderFlags are the flags of `mastoscale render`.
+type renderFlags struct {
+	layout layoutFlags
+	output string
+	out    outputFlags
+}
+
 func newRenderCommand(s Streams) *cobra.Command {
-	var lf layoutFlags
-	var output string
-	var out outputFlags
+	f := &renderFlags{}
 	cmd := &cobra.Command{
 		Use:   "render [-f layout.yaml | --preset NAME] [-o yaml|json] [--check FILE | --write FILE]",
-		Short: "Render Deployments, ScaledObjects and the TriggerAuthentication of a layout",
-		Long: `render prints the objects of a layout: one Deployment per worker, a ScaledObject per
-autoscaled worker and the TriggerAuthentication for Redis. Without flags it renders the
-built-in "split" preset.
+		Short: "Render the ScaledObjects and the TriggerAuthentication of a layout",
+		Long: `render prints the KEDA objects of a layout: a ScaledObject per autoscaled worker and the
+TriggerAuthentication for Redis. Without flags it renders the built-in "split" preset.
+
+It renders no Deployments: a Sidekiq pod needs everything the official chart gives it
+(secrets, volumes, service account). Let the chart run the layout's workers
+(mastoscale chart-values writes its mastodon.sidekiq.workers), or use the post-renderer or
+the KRM function, which clone the chart's own Deployment.
 
 --check FILE compares FILE with what would be rendered, as objects (formatting and order do
 not matter), and exits 1 with a diff when they differ. --write FILE regenerates FILE.`,
 		Args: cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
-			if output != "yaml" && output != "json" {
-				return fmt.Errorf("--output must be yaml or json, not %q", output)
-			}
-			l, name, err := lf.load()
-			if err != nil {
-				return err
-			}
-			set, err := render.Render(l)
-			if err != nil {
-				return fmt.Errorf("%s: %w", name, err)
-			}
-			encode := render.YAML
-			if output == "json" {
-				encode = render.JSON
-			}
-			data, err := encode(set.Objects())
-			if err != nil {
-				return err
-			}
-			return out.emit(s, data, "mastoscale render "+strings.Join(lf.args(), " "))
-		},
+		RunE: func(*cobra.Command, []string) error { return runRender(s, f) },
 	}
-	lf.register(cmd)
-	cmd.Flags().StringVarP(&output, "output", "o", "yaml", "output format: yaml or json")
-	out.register(cmd)
+	f.layout.register(cmd)
+	cmd.Flags().StringVarP(&f.output, "output", "o", "yaml", "output format: yaml or json")
+	f.out.register(cmd)
 	return cmd
+}
+
+func runRender(s Streams, f *renderFlags) error {
+	if f.output != "yaml" && f.output != "json" {
+		return fmt.Errorf("--output must be yaml or json, not %q", f.output)
+	}
+	l, name, err := f.layout.load()
+	if err != nil {
+		return err
+	}
+	r, _, err := layout.Resolve(l)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	set, err := render.Render(r)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	if len(set.ScaledObjects) == 0 {
+		fmt.Fprintf(s.ErrOut, "mastoscale: %s autoscales no worker, so there is nothing to render: give a worker an autoscale block\n", name)
+	}
+	encode := render.YAML
+	if f.output == "json" {
+		encode = render.JSON
+	}
+	data, err := encode(set.Objects())
+	if err != nil {
+		return err
+	}
+	return f.out.emit(s, data, "mastoscale render "+strings.Join(f.layout.args(), " "))
 }
 
 // outputFlags send a command's manifest output to stdout, to a file (--write), or compare it

@@ -4,15 +4,37 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/spf13/cobra"
 )
 
-// Streams are a command's standard streams.
+// Streams are what a command gets from the world: its standard streams, the environment and
+// the clock. main passes the process's own; tests pass their own.
 type Streams struct {
 	In     io.Reader
 	Out    io.Writer
 	ErrOut io.Writer
+	// Getenv reads an environment variable; nil reads an empty environment.
+	Getenv func(string) string
+	// Now is the clock; nil is time.Now.
+	Now func() time.Time
+}
+
+// env reads environment variable key.
+func (s Streams) env(key string) string {
+	if s.Getenv == nil {
+		return ""
+	}
+	return s.Getenv(key)
+}
+
+// now is the time on the streams' clock.
+func (s Streams) now() time.Time {
+	if s.Now == nil {
+		return time.Now()
+	}
+	return s.Now()
 }
 
 // ExitError ends a command with Code after its output has been written; the message, if any,

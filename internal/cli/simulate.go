@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mastoscale/mastoscale/pkg/layout"
 	"github.com/mastoscale/mastoscale/internal/simulate"
+	"github.com/mastoscale/mastoscale/pkg/layout"
 	"github.com/spf13/cobra"
 )
 

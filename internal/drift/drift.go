@@ -3,15 +3,14 @@
 package drift
 
 import (
-	"bytes"
 	"fmt"
 	"reflect"
 	"sort"
 	"strings"
 
+	"github.com/mastoscale/mastoscale/pkg/postrender"
 	"github.com/pmezard/go-difflib/difflib"
-	yaml "go.yaml.in/yaml/v2"
-	sigsyaml "sigs.k8s.io/yaml"
+	"sigs.k8s.io/yaml"
 )
 
 // Object is one Kubernetes object of a manifest stream, identified by group, kind, namespace and name.
@@ -35,44 +34,35 @@ func (r Report) Clean() bool { return len(r.Missing)+len(r.Extra)+len(r.Changed)
 // Diff is a unified diff from the committed objects to the rendered ones, object by object.
 func (r Report) Diff() string { return strings.Join(r.diffs, "") }
 
-// Parse splits a YAML stream into objects. Empty documents are skipped; a document without
-// kind or name is an error, as is the same object twice.
+// Parse reads a manifest stream into objects with the post-renderer's reader: YAML or JSON,
+// the items of a `kind: List` as objects of their own. A document without kind or name is an
+// error, as is the same object twice.
 func Parse(data []byte) ([]Object, error) {
+	nodes, err := postrender.Parse(data)
+	if err != nil {
+		return nil, err
+	}
 	var objs []Object
 	seen := map[string]bool{}
-	for i, doc := range splitDocuments(data) {
-		var m map[string]any
-		if err := sigsyaml.Unmarshal(doc, &m); err != nil {
-			return nil, fmt.Errorf("document %d: %w", i+1, err)
+	for i, n := range nodes {
+		m, err := n.Map()
+		if err != nil {
+			return nil, fmt.Errorf("object %d: %w", i+1, err)
 		}
 		if len(m) == 0 {
 			continue
 		}
 		id, err := identity(m)
 		if err != nil {
-			return nil, fmt.Errorf("document %d: %w", i+1, err)
+			return nil, fmt.Errorf("object %d: %w", i+1, err)
 		}
 		if seen[id] {
-			return nil, fmt.Errorf("document %d: %s appears twice", i+1, id)
+			return nil, fmt.Errorf("object %d: %s appears twice", i+1, id)
 		}
 		seen[id] = true
 		objs = append(objs, Object{ID: id, Content: m})
 	}
 	return objs, nil
-}
-
-func splitDocuments(data []byte) [][]byte {
-	var docs [][]byte
-	var cur bytes.Buffer
-	for _, line := range bytes.SplitAfter(data, []byte("\n")) {
-		if bytes.Equal(bytes.TrimRight(line, " \t\r\n"), []byte("---")) {
-			docs = append(docs, bytes.Clone(cur.Bytes()))
-			cur.Reset()
-			continue
-		}
-		cur.Write(line)
-	}
-	return append(docs, cur.Bytes())
 }
 
 func identity(m map[string]any) (string, error) {

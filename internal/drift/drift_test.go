@@ -1,11 +1,12 @@
 package drift_test
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
-	"github.com/mastoscale/mastoscale/internal/testutil"
 	"github.com/mastoscale/mastoscale/internal/drift"
+	"github.com/mastoscale/mastoscale/internal/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -76,9 +77,29 @@ func TestChangedRemovedAdded(t *testing.T) {
 
 func TestParseErrors(t *testing.T) {
 	_, err := drift.Parse([]byte("kind: Deployment\n"))
-	assert.ErrorContains(t, err, "document 1: not a Kubernetes object")
+	assert.ErrorContains(t, err, "object 1: not a Kubernetes object")
 	_, err = drift.Parse([]byte(rendered + "---\n" + rendered))
 	assert.ErrorContains(t, err, "appears twice")
 	_, err = drift.Parse([]byte("a: [\n"))
-	assert.Error(t, err)
+	assert.ErrorContains(t, err, "document 1 (line 1)")
+}
+
+// TestListsAndJSON: a committed file may be a JSON `kind: List` (render -o json) or a YAML
+// List; its items are the objects, compared with a plain YAML stream.
+func TestListsAndJSON(t *testing.T) {
+	objs, err := drift.Parse([]byte(rendered))
+	require.NoError(t, err)
+	var items []string
+	for _, o := range objs {
+		data, err := json.Marshal(o.Content)
+		require.NoError(t, err)
+		items = append(items, string(data))
+	}
+	list := `{"apiVersion": "v1", "kind": "List", "items": [` + strings.Join(items, ",") + `]}`
+	r, err := drift.Compare([]byte(rendered), []byte(list))
+	require.NoError(t, err)
+	assert.True(t, r.Clean(), r.Diff())
+	r, err = drift.Compare([]byte(list), []byte(rendered))
+	require.NoError(t, err)
+	assert.True(t, r.Clean(), r.Diff())
 }

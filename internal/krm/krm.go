@@ -89,30 +89,33 @@ func kindOrNothing(kind string) string {
 
 // result maps a finding to a kpt result. A finding with a layout field path refers to the
 // functionConfig, where that path is; one about an object of the input refers to that object.
-func result(f postrender.Finding, config *yaml.ResourceIdentifier) *framework.Result {
-	r := &framework.Result{Severity: severity(f.Severity), Message: f.Message}
-	if f.Resource != nil {
-		r.ResourceRef = &yaml.ResourceIdentifier{
-			TypeMeta: yaml.TypeMeta{APIVersion: f.Resource.APIVersion, Kind: f.Resource.Kind},
-			NameMeta: yaml.NameMeta{Name: f.Resource.Name, Namespace: f.Resource.Namespace},
-		}
+func result(f layout.Finding, config *yaml.ResourceIdentifier) *framework.Result {
+	r := &framework.Result{Severity: severity(f.Severity), Message: f.Message, ResourceRef: config}
+	object := &yaml.ResourceIdentifier{
+		TypeMeta: yaml.TypeMeta{APIVersion: f.APIVersion, Kind: f.Kind},
+		NameMeta: yaml.NameMeta{Name: f.Name, Namespace: f.Namespace},
 	}
-	if f.Field != "" {
-		if r.ResourceRef != nil {
+	switch {
+	case f.Layout != "":
+		if f.Kind != "" {
 			// The field is the layout's; name the object in the message instead.
-			r.Message = fmt.Sprintf("%s (%s %s)", r.Message, f.Resource.Kind, f.Resource.Name)
+			r.Message = fmt.Sprintf("%s (%s %s)", r.Message, f.Kind, f.Name)
 		}
-		r.ResourceRef = config
-		r.Field = &framework.Field{Path: f.Field}
+		r.Field = &framework.Field{Path: f.Layout}
+	case f.Kind != "":
+		r.ResourceRef = object
+		if f.Field != "" {
+			r.Field = &framework.Field{Path: f.Field}
+		}
 	}
 	return r
 }
 
-func severity(s string) framework.Severity {
+func severity(s layout.Severity) framework.Severity {
 	switch s {
-	case postrender.SeverityError:
+	case layout.Error:
 		return framework.Error
-	case postrender.SeverityWarning:
+	case layout.Warning:
 		return framework.Warning
 	default:
 		return framework.Info

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mastoscale/mastoscale/internal/testutil"
 	"github.com/mastoscale/mastoscale/internal/krm"
+	"github.com/mastoscale/mastoscale/internal/testutil"
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/kustomize/kyaml/fn/framework"
 	"sigs.k8s.io/kustomize/kyaml/fn/framework/command"

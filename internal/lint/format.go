@@ -3,6 +3,7 @@ package lint
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/mastoscale/mastoscale/pkg/layout"
 	"io"
 	"strings"
 )
@@ -15,7 +16,7 @@ const flagsFile = "(flags)"
 //	path: Kind/name: field: error: message [rule]
 //
 // followed by a summary line.
-func WriteText(w io.Writer, findings []Finding, files, objects int) error {
+func WriteText(w io.Writer, findings []layout.Finding, files, objects int) error {
 	var b strings.Builder
 	for _, f := range findings {
 		file := f.File
@@ -29,7 +30,7 @@ func WriteText(w io.Writer, findings []Finding, files, objects int) error {
 		if f.Field != "" {
 			parts = append(parts, f.Field)
 		}
-		fmt.Fprintf(&b, "%s: %s: %s [%s]\n", strings.Join(parts, ": "), f.Severity, f.Message, f.Rule)
+		fmt.Fprintf(&b, "%s: %s: %s [%s]\n", strings.Join(parts, ": "), f.Severity, f.Message, rule(f))
 	}
 	errs := Errors(findings)
 	fmt.Fprintf(&b, "%s, %s in %s (%s)\n",
@@ -39,9 +40,9 @@ func WriteText(w io.Writer, findings []Finding, files, objects int) error {
 }
 
 // WriteJSON writes findings as a JSON array (empty when clean).
-func WriteJSON(w io.Writer, findings []Finding) error {
+func WriteJSON(w io.Writer, findings []layout.Finding) error {
 	if findings == nil {
-		findings = []Finding{}
+		findings = []layout.Finding{}
 	}
 	data, err := json.MarshalIndent(findings, "", "  ")
 	if err != nil {
@@ -56,4 +57,12 @@ func plural(n int, word string) string {
 		return fmt.Sprintf("1 %s", word)
 	}
 	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// rule names the rule of a finding; field checks of a layout have none.
+func rule(f layout.Finding) string {
+	if f.Rule == "" {
+		return "layout"
+	}
+	return f.Rule
 }

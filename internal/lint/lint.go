@@ -1,67 +1,46 @@
 package lint
 
 import (
-	"bytes"
 	"fmt"
 	"sort"
 
 	"github.com/mastoscale/mastoscale/pkg/layout"
 	"github.com/mastoscale/mastoscale/pkg/postrender"
-	"sigs.k8s.io/kustomize/kyaml/kio"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
-// Severities of a Finding.
+// Rule identifiers of the manifest rules (see the package documentation). The Mastodon rules
+// (scheduler, grace period, connection budget, REDIS_NAMESPACE, DB_POOL, ...) are layout.Check's,
+// with the identifiers layout.Rule*.
 const (
-	SeverityError   = "error"
-	SeverityWarning = "warning"
-)
-
-// Rule identifiers (see the package documentation).
-const (
-	RuleSchedulerShared     = "scheduler-shared"
-	RuleSchedulerAutoscaled = "scheduler-autoscaled"
 	RuleScaleTargetMissing  = "scale-target-missing"
 	RuleScaleTargetConflict = "scale-target-conflict"
 	RuleTriggerQueues       = "trigger-queues"
-	RuleRedisNamespace      = "redis-namespace"
+	RuleRedisNamespace      = layout.RuleRedisNamespace
 	RulePasswordInMetadata  = "password-in-metadata"
-	RuleDBPool              = "db-pool"
-	RuleConnectionBudget    = "connection-budget"
-	RuleGracePeriod         = "grace-period"
 	RuleReplicasOnScaled    = "replicas-on-scaled"
 	RuleMissingReference    = "missing-reference"
 	RuleSidekiqArgs         = "sidekiq-args"
 	RuleMastodonVersion     = "mastodon-version"
 	RuleDuplicateObject     = "duplicate-object"
+	RuleDBPool              = layout.RuleDBPool
 )
 
-// Source is the documents of one input file.
+// Source is the objects of one input file.
 type Source struct {
 	// File names the input in findings ("<stdin>" for standard input).
 	File  string
 	Nodes []*yaml.RNode
 }
 
-// Parse reads a YAML manifest stream. Items of a `kind: List` (kubectl get -o yaml) are read
-// as documents of their own.
+// Parse reads a YAML (or JSON) manifest stream with the post-renderer's reader: every document
+// must parse, and the items of a `kind: List` (kubectl get -o yaml) are objects of their own.
 func Parse(file string, data []byte) (Source, error) {
-	nodes, err := (&kio.ByteReader{Reader: bytes.NewReader(data), OmitReaderAnnotations: true}).Read()
+	nodes, err := postrender.Parse(data)
 	if err != nil {
 		return Source{}, fmt.Errorf("%s: %w", file, err)
 	}
-	var out []*yaml.RNode
-	for _, n := range nodes {
-		if n.GetKind() == "List" && n.YNode().Kind == yaml.MappingNode {
-			if items, _ := n.Pipe(yaml.Lookup("items")); items != nil {
-				elems, _ := items.Elements()
-				out = append(out, elems...)
-				continue
-			}
-		}
-		out = append(out, n)
-	}
-	return Source{File: file, Nodes: out}, nil
+	return Source{File: file, Nodes: nodes}, nil
 }
 
 // Options tune the checks.
@@ -84,22 +63,10 @@ type Budget struct {
 	File, Field string
 }
 
-// Finding is one problem, located by file, object and field.
-type Finding struct {
-	File      string `json:"file"`
-	Kind      string `json:"kind"`
-	Name      string `json:"name"`
-	Namespace string `json:"namespace"`
-	Field     string `json:"field"`
-	Severity  string `json:"severity"`
-	Message   string `json:"message"`
-	Rule      string `json:"rule"`
-}
-
-// Lint checks the documents of sources, read together as one set (a ScaledObject in one file
+// Lint checks the objects of sources, read together as one set (a ScaledObject in one file
 // may target a Deployment in another), and returns the findings grouped by file in input
-// order, then by document.
-func Lint(sources []Source, opts Options) ([]Finding, error) {
+// order, then by object.
+func Lint(sources []Source, opts Options) ([]layout.Finding, error) {
 	var nodes []*yaml.RNode
 	var files []string
 	for _, s := range sources {
@@ -108,14 +75,10 @@ func Lint(sources []Source, opts Options) ([]Finding, error) {
 			files = append(files, s.File)
 		}
 	}
-	m, err := postrender.ReadRelease(nodes)
-	if err != nil {
-		return nil, err
-	}
-	c := newChecker(m, files, opts)
+	c := newChecker(postrender.Read(nodes), files, opts)
 	c.run()
 	sort.SliceStable(c.findings, func(i, j int) bool { return c.findings[i].order < c.findings[j].order })
-	out := make([]Finding, len(c.findings))
+	out := make([]layout.Finding, len(c.findings))
 	for i, f := range c.findings {
 		out[i] = f.Finding
 	}
@@ -123,10 +86,10 @@ func Lint(sources []Source, opts Options) ([]Finding, error) {
 }
 
 // Errors counts the findings of severity error.
-func Errors(findings []Finding) int {
+func Errors(findings []layout.Finding) int {
 	n := 0
 	for _, f := range findings {
-		if f.Severity == SeverityError {
+		if f.Severity == layout.Error {
 			n++
 		}
 	}

@@ -11,8 +11,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mastoscale/mastoscale/internal/testutil"
 	"github.com/mastoscale/mastoscale/internal/lint"
+	"github.com/mastoscale/mastoscale/internal/testutil"
+	"github.com/mastoscale/mastoscale/pkg/layout"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -73,8 +74,8 @@ func TestCorpus(t *testing.T) {
 			require.NoError(t, err)
 			var got []string
 			for _, f := range findings {
-				got = append(got, f.Severity+" "+f.Rule)
-				if f.Rule != lint.RuleConnectionBudget {
+				got = append(got, string(f.Severity)+" "+f.Rule)
+				if f.Rule != layout.RuleConnectionBudget {
 					assert.Equal(t, path, f.File)
 					assert.NotEmpty(t, f.Kind, "every finding names its object")
 					assert.NotEmpty(t, f.Field, "every finding names its field")
@@ -90,7 +91,7 @@ func TestCorpus(t *testing.T) {
 	}
 }
 
-func lintDir(t *testing.T, dir string) []lint.Finding {
+func lintDir(t *testing.T, dir string) []layout.Finding {
 	t.Helper()
 	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
 	require.NoError(t, err)
@@ -110,23 +111,26 @@ func TestSeedExample(t *testing.T) {
 
 	findings := lintDir(t, "testdata/seed-scheduler-scaled")
 	require.Equal(t, 1, lint.Errors(findings), "%+v", findings)
-	var errs []lint.Finding
+	var errs []layout.Finding
 	for _, f := range findings {
-		if f.Severity == lint.SeverityError {
+		if f.Severity == layout.Error {
 			errs = append(errs, f)
 		}
 	}
-	assert.Equal(t, lint.Finding{
-		File:      "testdata/seed-scheduler-scaled/scaledobject-scheduler.yaml",
-		Kind:      "ScaledObject",
-		Name:      "mastodon-sidekiq-scheduler",
-		Namespace: "mastodon",
-		Field:     "spec.scaleTargetRef.name",
-		Severity:  lint.SeverityError,
-		Rule:      lint.RuleSchedulerAutoscaled,
-		Message:   errs[0].Message,
+	assert.Equal(t, layout.Finding{
+		Location: layout.Location{
+			File:       "testdata/seed-scheduler-scaled/scaledobject-scheduler.yaml",
+			APIVersion: "keda.sh/v1alpha1",
+			Kind:       "ScaledObject",
+			Name:       "mastodon-sidekiq-scheduler",
+			Namespace:  "mastodon",
+			Field:      "spec.scaleTargetRef.name",
+		},
+		Severity: layout.Error,
+		Rule:     layout.RuleSchedulerAutoscaled,
+		Message:  errs[0].Message,
 	}, errs[0])
-	assert.Contains(t, errs[0].Message, "Deployment mastodon-sidekiq-scheduler consumes the scheduler queue")
+	assert.Contains(t, errs[0].Message, `worker "mastodon-sidekiq-scheduler" consumes "scheduler", which must run in exactly one process`)
 }
 
 // TestOwnOutputs: what mastoscale renders and post-renders passes its own lint. References to
@@ -151,8 +155,14 @@ func TestOwnOutputs(t *testing.T) {
 			findings, err := lint.Lint([]lint.Source{parseFile(t, path)}, lint.Options{})
 			require.NoError(t, err)
 			for _, f := range findings {
-				assert.Equal(t, lint.RuleMissingReference, f.Rule, "%s: %s", f.Severity, f.Message)
-				assert.Equal(t, lint.SeverityWarning, f.Severity)
+				// render's objects target the chart's Deployments, which are not in its output.
+				rendered := strings.HasPrefix(rel, "examples/rendered/") && f.Rule == lint.RuleScaleTargetMissing
+				if rendered {
+					continue
+				}
+				// Warnings the layout's own validation gives too: a sleeping worker, REDIS_NAMESPACE on 4.3.
+				assert.Contains(t, []string{lint.RuleMissingReference, layout.RuleSleeping, layout.RuleRedisNamespace}, f.Rule, "%s: %s", f.Severity, f.Message)
+				assert.Equal(t, layout.Warning, f.Severity)
 			}
 		})
 	}
@@ -175,9 +185,9 @@ func TestFindsAcrossFiles(t *testing.T) {
 	findings, err = lint.Lint(seed, lint.Options{Budget: &lint.Budget{MaxConnections: 99, Field: "--max-connections"}})
 	require.NoError(t, err)
 	last := findings[len(findings)-1]
-	assert.Equal(t, lint.RuleConnectionBudget, last.Rule)
+	assert.Equal(t, layout.RuleConnectionBudget, last.Rule)
 	assert.Empty(t, last.File)
-	assert.Contains(t, last.Message, "Sidekiq holds 100 Postgres connections (mastodon-sidekiq-worker-default 4x25) + 0 reserved = 100, 1 over max_connections 99")
+	assert.Contains(t, last.Message, "Sidekiq uses 100 connections (mastodon-sidekiq-worker-default 4x25) + 0 reserved = 100, 1 over max_connections 99")
 }
 
 func TestParseRejectsBrokenYAML(t *testing.T) {

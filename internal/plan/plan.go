@@ -71,13 +71,11 @@ type Plan struct {
 	Budget  layout.Budget
 }
 
-// Make plans the defaulted layout l.
-func Make(l *layout.SidekiqLayout, o Options) (Plan, error) {
-	s := &l.Spec
-	p := Plan{Budget: layout.ConnectionBudget(s)}
-	for i := range s.Workers {
-		w := &s.Workers[i]
-		if w.Autoscale == nil || (len(o.Workers) > 0 && !slices.Contains(o.Workers, w.Name)) {
+// Make plans the resolved layout l.
+func Make(l *layout.Layout, o Options) (Plan, error) {
+	p := Plan{Budget: layout.ConnectionBudget(l.Workers, l.Database)}
+	for _, w := range l.Workers {
+		if !w.Autoscaled || (len(o.Workers) > 0 && !slices.Contains(o.Workers, w.Name)) {
 			continue
 		}
 		p.Workers = append(p.Workers, size(w, p.Budget, o))
@@ -90,18 +88,18 @@ func Make(l *layout.SidekiqLayout, o Options) (Plan, error) {
 	return p, nil
 }
 
-func size(w *layout.Worker, b layout.Budget, o Options) Sizing {
-	a := w.Autoscale
-	z := Sizing{Worker: w.Name, Concurrency: *w.Concurrency, MaxReplicas: *a.MaxReplicas, Configured: *a.ListLength}
+func size(w layout.Workload, b layout.Budget, o Options) Sizing {
+	a := w.Scaling
+	z := Sizing{Worker: w.Name, Concurrency: w.Concurrency, MaxReplicas: a.MaxReplicas, Configured: a.ListLength}
 	z.Latency, z.LatencyFrom = o.Latency, "assumed"
-	if a.LatencyTarget != nil {
-		z.Latency, z.LatencyFrom = a.LatencyTarget.Duration, "layout"
+	if a.LatencyTarget > 0 {
+		z.Latency, z.LatencyFrom = a.LatencyTarget, "layout"
 	} else if z.Latency <= 0 {
 		z.Latency = DefaultLatency
 	}
 	perThread, from := o.PerThread, "assumed"
-	if a.ThroughputPerThread != nil {
-		perThread, from = *a.ThroughputPerThread, "layout"
+	if a.ThroughputPerThread > 0 {
+		perThread, from = layout.Rate(a.ThroughputPerThread), "layout"
 	} else if perThread <= 0 {
 		perThread = DefaultPerThread
 	}
@@ -109,7 +107,7 @@ func size(w *layout.Worker, b layout.Budget, o Options) Sizing {
 	z.PerThread = float64(perThread)
 	z.PerReplica = float64(perThread) * float64(z.Concurrency)
 	z.ListLength = layout.ListLengthForLatency(z.Concurrency, perThread, z.Latency)
-	if o.PerPod > 0 && a.ThroughputPerThread == nil {
+	if o.PerPod > 0 && a.ThroughputPerThread <= 0 {
 		z.PerReplica = o.PerPod
 		z.PerThread = o.PerPod / float64(z.Concurrency)
 		z.ThroughputFrom = "assumed per pod"

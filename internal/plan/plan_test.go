@@ -5,19 +5,23 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mastoscale/mastoscale/internal/plan"
 	"github.com/mastoscale/mastoscale/internal/testutil"
 	"github.com/mastoscale/mastoscale/pkg/layout"
-	"github.com/mastoscale/mastoscale/internal/plan"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-func seed(t *testing.T, budget layout.Database) *layout.SidekiqLayout {
+// seed is the seed example resolved, with budget as its connection limit (set after
+// resolving: a budget the seed overflows is what some cases plan for).
+func seed(t *testing.T, budget layout.Database) *layout.Layout {
 	t.Helper()
 	l, err := layout.Load("../../examples/seed.yaml")
 	require.NoError(t, err)
-	l.Spec.Database = budget
-	return layout.Default(l)
+	r, _, err := layout.Resolve(l)
+	require.NoError(t, err)
+	r.Database = budget
+	return r
 }
 
 func TestSeedNumbers(t *testing.T) {
@@ -50,9 +54,7 @@ func TestSeedNumbers(t *testing.T) {
 
 func TestLayoutGoalWins(t *testing.T) {
 	l := seed(t, layout.Database{})
-	a := l.Spec.Workers[2].Autoscale
-	rate := layout.Rate(4)
-	a.ThroughputPerThread = &rate
+	l.Workers[2].Scaling.ThroughputPerThread = 4
 	p, err := plan.Make(l, plan.Options{Workers: []string{"worker-ingress"}, PerThread: 1})
 	require.NoError(t, err)
 	require.Len(t, p.Workers, 1)

@@ -3,8 +3,8 @@ package simulate_test
 import (
 	"testing"
 
-	"github.com/mastoscale/mastoscale/internal/testutil"
 	"github.com/mastoscale/mastoscale/internal/simulate"
+	"github.com/mastoscale/mastoscale/internal/testutil"
 	"github.com/stretchr/testify/assert"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	"k8s.io/utils/ptr"

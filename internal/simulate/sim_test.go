@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mastoscale/mastoscale/internal/simulate"
 	"github.com/mastoscale/mastoscale/internal/testutil"
 	"github.com/mastoscale/mastoscale/pkg/layout"
-	"github.com/mastoscale/mastoscale/internal/simulate"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )

@@ -2,8 +2,7 @@ package layout
 
 import (
 	"fmt"
-
-	"k8s.io/apimachinery/pkg/util/validation/field"
+	"strings"
 )
 
 // BudgetRow is one worker's share of Postgres connections at its maximum scale.
@@ -14,7 +13,7 @@ type BudgetRow struct {
 	Connections int64 // Replicas x Concurrency: each thread holds one connection (DB_POOL = -c)
 }
 
-// Budget is the Postgres connection budget of a layout at max replicas.
+// Budget is the Postgres connection budget of a set of workers at max replicas.
 type Budget struct {
 	Rows     []BudgetRow
 	Sidekiq  int64 // sum of Rows' Connections
@@ -26,17 +25,12 @@ type Budget struct {
 // Fits reports whether Total stays within Max (always true when Max is not given).
 func (b Budget) Fits() bool { return b.Max == 0 || b.Total <= int64(b.Max) }
 
-// ConnectionBudget computes the budget of a defaulted layout.
-func ConnectionBudget(s *Spec) Budget {
-	b := Budget{Reserved: s.Database.Reserved, Max: s.Database.MaxConnections}
-	for i := range s.Workers {
-		w := &s.Workers[i]
-		var c int32
-		if w.Concurrency != nil {
-			c = *w.Concurrency
-		}
-		row := BudgetRow{Worker: w.Name, Replicas: w.MaxReplicas(), Concurrency: c}
-		row.Connections = int64(row.Replicas) * int64(c)
+// ConnectionBudget computes the connections of workers at max replicas against db.
+func ConnectionBudget(workers []Workload, db Database) Budget {
+	b := Budget{Reserved: db.Reserved, Max: db.MaxConnections}
+	for _, w := range workers {
+		row := BudgetRow{Worker: w.Name, Replicas: w.MaxReplicas(), Concurrency: w.Concurrency}
+		row.Connections = int64(row.Replicas) * int64(row.Concurrency)
 		b.Rows = append(b.Rows, row)
 		b.Sidekiq += row.Connections
 	}
@@ -44,27 +38,13 @@ func ConnectionBudget(s *Spec) Budget {
 	return b
 }
 
-func validateBudget(r *Report, s *Spec, path *field.Path) {
-	d := s.Database
-	if d.MaxConnections < 0 {
-		r.errorf(path.Child("maxConnections"), d.MaxConnections, "must be 0 (no check) or more")
+// terms spells the sum out: `default 4x25 + scheduler 1x5`.
+func (b Budget) terms() string {
+	t := make([]string, len(b.Rows))
+	for i, r := range b.Rows {
+		t[i] = fmt.Sprintf("%s %dx%d", r.Worker, r.Replicas, r.Concurrency)
 	}
-	if d.Reserved < 0 {
-		r.errorf(path.Child("reserved"), d.Reserved, "must be 0 or more")
-	}
-	if d.MaxConnections <= 0 {
-		return
-	}
-	if d.Reserved >= d.MaxConnections {
-		r.errorf(path.Child("reserved"), d.Reserved, "leaves no connections for Sidekiq under maxConnections (%d)", d.MaxConnections)
-		return
-	}
-	b := ConnectionBudget(s)
-	if !b.Fits() {
-		r.errorf(path.Child("maxConnections"), d.MaxConnections,
-			"at max replicas Sidekiq uses %d connections + %d reserved = %d, %d over the limit: lower maxReplicas or concurrency, raise max_connections, or put PgBouncer in front",
-			b.Sidekiq, b.Reserved, b.Total, b.Total-int64(d.MaxConnections))
-	}
+	return strings.Join(t, " + ")
 }
 
 // String renders the budget as a table, one worker a row.

@@ -44,11 +44,6 @@ func Default(l *SidekiqLayout) *SidekiqLayout {
 	if s.Release.Fullname == "" {
 		s.Release.Fullname = Fullname(s.Release.Name)
 	}
-	if s.Image == "" {
-		if v, err := ParseMastodonVersion(s.MastodonVersion); err == nil {
-			s.Image = DefaultImage(v)
-		}
-	}
 	defaultRedis(s)
 	for i := range s.Workers {
 		defaultWorker(&s.Workers[i])

@@ -65,7 +65,7 @@ func TestDefaultDerivesListLengthFromLatencyGoal(t *testing.T) {
 	assert.Equal(t, layout.Rate(1.5), *again.Spec.Workers[0].Autoscale.ThroughputPerThread)
 
 	// render takes the derived listLength into the ScaledObject's trigger.
-	set, err := render.Render(l)
+	set, err := render.FromLayout(l)
 	require.NoError(t, err)
 	objs, err := render.YAML(set.Objects())
 	require.NoError(t, err)
@@ -81,11 +81,11 @@ func TestValidateLatencyGoal(t *testing.T) {
 	require.NoError(t, err)
 	_, report := layout.Prepare(l)
 	var errs, warns []string
-	for _, e := range report.Errors {
-		errs = append(errs, e.Error())
+	for _, e := range report.Errors() {
+		errs = append(errs, e.String())
 	}
-	for _, e := range report.Warnings {
-		warns = append(warns, e.Error())
+	for _, e := range report.Warnings() {
+		warns = append(warns, e.String())
 	}
 	assert.Equal(t, []string{
 		`spec.workers[0].autoscale.latencyTarget: Invalid value: "-5s": must be a positive duration, e.g. "30s"`,

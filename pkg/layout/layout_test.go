@@ -26,8 +26,8 @@ func TestInvalidCorpus(t *testing.T) {
 			require.NoError(t, err)
 			_, report := layout.Prepare(l)
 			var got []string
-			for _, e := range report.Errors {
-				got = append(got, e.Error())
+			for _, e := range report.Errors() {
+				got = append(got, e.String())
 			}
 			raw, err := os.ReadFile(filepath.Join(dir, "errors.txt"))
 			require.NoError(t, err)
@@ -202,8 +202,8 @@ func TestPresetsAreValidForEveryVersion(t *testing.T) {
 				l, err := layout.Preset(name, ver)
 				require.NoError(t, err)
 				_, report := layout.Prepare(l)
-				assert.Empty(t, report.Errors)
-				assert.Empty(t, report.Warnings)
+				assert.Empty(t, report.Errors())
+				assert.Empty(t, report.Warnings())
 			})
 		}
 	}
@@ -230,24 +230,24 @@ func TestWarnings(t *testing.T) {
 	l.Spec.Workers[2].Autoscale.Fallback = &layout.Fallback{Replicas: new(int32)}
 	*l.Spec.Workers[2].Autoscale.Fallback.Replicas = 9
 	_, report := layout.Prepare(l)
-	assert.Empty(t, report.Errors)
+	assert.Empty(t, report.Errors())
 	var got []string
-	for _, w := range report.Warnings {
-		got = append(got, w.Error())
+	for _, w := range report.Warnings() {
+		got = append(got, w.String())
 	}
 	assert.Len(t, got, 4, strings.Join(got, "\n"))
 	assert.Contains(t, strings.Join(got, "\n"), `spec.mastodonVersion: Invalid value: "4.7": queues of Mastodon 4.7 are not known`)
-	assert.Contains(t, strings.Join(got, "\n"), `spec.workers[0].concurrency: Invalid value: 40: Sidekiq gains little beyond 30 threads`)
-	assert.Contains(t, strings.Join(got, "\n"), `spec.workers[1].queues[1]: Invalid value: "default": queue "default" is consumed by several workers`)
+	assert.Contains(t, strings.Join(got, "\n"), `spec.workers[0].concurrency: 40 threads: Sidekiq gains little beyond 30 threads`)
+	assert.Contains(t, strings.Join(got, "\n"), `spec.workers[1].queues[1]: queue "default" is consumed by several workers`)
 	assert.Contains(t, strings.Join(got, "\n"), `spec.workers[2].autoscale.fallback.replicas: Invalid value: 9: is above maxReplicas (4)`)
 }
 
 func TestConnectionBudget(t *testing.T) {
 	l, err := layout.Load("../../examples/separate-redis.yaml")
 	require.NoError(t, err)
-	d, report := layout.Prepare(l)
-	require.Empty(t, report.Errors)
-	b := layout.ConnectionBudget(&d.Spec)
+	d, _, err := layout.Resolve(l)
+	require.NoError(t, err)
+	b := layout.ConnectionBudget(d.Workers, d.Database)
 	assert.Equal(t, []layout.BudgetRow{
 		{Worker: "default", Replicas: 6, Concurrency: 20, Connections: 120},
 		{Worker: "ingress", Replicas: 4, Concurrency: 20, Connections: 80},
@@ -260,7 +260,7 @@ func TestConnectionBudget(t *testing.T) {
 	testutil.Golden(t, "testdata/budget.txt", []byte(b.String()))
 }
 
-func ExampleValidate() {
+func ExampleResolve() {
 	l, _ := layout.Parse([]byte(`apiVersion: mastoscale.dev/v1alpha1
 kind: SidekiqLayout
 spec:
@@ -270,12 +270,13 @@ spec:
       queues: [{name: default}, {name: push}, {name: ingress}, {name: mailers}, {name: pull}, {name: fasp}, {name: scheduler}]
       autoscale: {maxReplicas: 8}
 `))
-	_, report := layout.Prepare(l)
-	for _, e := range report.Errors {
-		fmt.Println(e)
+	if _, report, err := layout.Resolve(l); err != nil {
+		for _, e := range report.Errors() {
+			fmt.Println(e)
+		}
 	}
 	// Output:
-	// spec.workers[0].autoscale: Invalid value: "": worker "everything" consumes "scheduler", which must run in exactly one process: remove autoscale, or move "scheduler" to a worker of its own
+	// spec.workers[0].autoscale: worker "everything" consumes "scheduler", which must run in exactly one process (sidekiq-scheduler enqueues every periodic job once per process): remove its autoscaling, or move "scheduler" to a worker of its own with one replica and strategy Recreate
 }
 
 // TestREADMELayout keeps the layout shown in README.md valid: the docs are a test case.
@@ -290,10 +291,10 @@ func TestREADMELayout(t *testing.T) {
 	l, err := layout.Parse([]byte(block))
 	require.NoError(t, err)
 	_, report := layout.Prepare(l)
-	assert.Empty(t, report.Errors)
+	assert.Empty(t, report.Errors())
 	// The one warning a valid layout keeps: a worker scaled to zero shows as "no process" in
 	// Mastodon's dashboard while it sleeps.
-	for _, w := range report.Warnings {
-		assert.Contains(t, w.Detail, "sleeps while its queues are empty", "unexpected warning")
+	for _, w := range report.Warnings() {
+		assert.Contains(t, w.Message, "sleeps while its queues are empty", "unexpected warning")
 	}
 }

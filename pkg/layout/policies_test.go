@@ -28,9 +28,9 @@ func TestScaleToZeroWarns(t *testing.T) {
 	l, err := layout.Parse([]byte(sleepingMailers))
 	require.NoError(t, err)
 	_, report := layout.Prepare(l)
-	assert.Empty(t, report.Errors)
-	require.Len(t, report.Warnings, 1)
-	assert.Equal(t, `spec.workers[0].autoscale.minReplicas: Invalid value: 0: worker "mailers" sleeps while its queues are empty; Mastodon's admin dashboard then reports "mailers" as having no process, which is expected`, report.Warnings[0].Error())
+	assert.Empty(t, report.Errors())
+	require.Len(t, report.Warnings(), 1)
+	assert.Equal(t, `spec.workers[0].autoscale.minReplicas: worker "mailers" sleeps while its queues are empty; Mastodon's admin dashboard then reports "mailers" as having no process, which is expected`, report.Warnings()[0].String())
 }
 
 // TestBehaviorPresetExplicitWins: a direction written in behavior beats the preset's; the
@@ -55,7 +55,7 @@ func TestBehaviorPresetsAreValid(t *testing.T) {
 		l.Spec.Workers[0].Autoscale.Behavior = nil
 		l.Spec.Workers[0].Autoscale.BehaviorPreset = name
 		d, report := layout.Prepare(l)
-		assert.Empty(t, report.Errors, name)
+		assert.Empty(t, report.Errors(), name)
 		down := *d.Spec.Workers[0].Autoscale.Behavior.ScaleDown.StabilizationWindowSeconds
 		assert.Less(t, down, last, name)
 		last = down

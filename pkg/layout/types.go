@@ -34,7 +34,8 @@ type Spec struct {
 	MastodonVersion string `json:"mastodonVersion,omitempty"`
 	// Release names the Helm release and chart whose naming conventions objects follow.
 	Release Release `json:"release,omitempty"`
-	// Image is the Mastodon image of rendered Deployments; default ghcr.io/mastodon/mastodon:v<version>.
+	// Image, when set, is the image of every worker's Deployment; unset, each worker keeps the
+	// image its chart gives it.
 	Image string `json:"image,omitempty"`
 	// Redis is where Sidekiq's Redis is: what KEDA's triggers read.
 	Redis Redis `json:"redis,omitempty"`

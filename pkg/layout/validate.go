@@ -17,68 +17,34 @@ import (
 const (
 	MinConcurrency = 1
 	MaxConcurrency = 50
-	// WarnConcurrency is where Sidekiq's gains per thread flatten: more processes beat more threads.
-	WarnConcurrency = 30
 	// MaxScaledObjectName keeps KEDA's "keda-hpa-<name>" HPA name within 63 characters.
 	MaxScaledObjectName = 63 - len("keda-hpa-")
 )
 
-// Report holds what Validate found. Errors make a layout unusable; warnings are advice.
-type Report struct {
-	Errors   field.ErrorList
-	Warnings field.ErrorList
+// problems gathers what the field checks find, as findings at layout field paths.
+type problems struct{ findings []Finding }
+
+func (r *problems) add(s Severity, e *field.Error) {
+	r.findings = append(r.findings, Finding{Severity: s, Location: Location{Layout: e.Field}, Message: e.ErrorBody()})
 }
 
-// Err returns the errors as one error, one finding a line, or nil.
-func (r Report) Err() error {
-	if len(r.Errors) == 0 {
-		return nil
-	}
-	errs := make([]error, len(r.Errors))
-	for i, e := range r.Errors {
-		errs[i] = e
-	}
-	return &FindingsError{errs: errs}
+func (r *problems) errorf(path *field.Path, value any, format string, args ...any) {
+	r.add(Error, field.Invalid(path, value, fmt.Sprintf(format, args...)))
 }
 
-// FindingsError carries every validation error of a layout.
-type FindingsError struct{ errs []error }
-
-func (e *FindingsError) Error() string {
-	lines := make([]string, len(e.errs))
-	for i, err := range e.errs {
-		lines[i] = "\n  " + err.Error()
-	}
-	noun := "problems"
-	if len(e.errs) == 1 {
-		noun = "problem"
-	}
-	return fmt.Sprintf("%d %s:%s", len(e.errs), noun, strings.Join(lines, ""))
-}
-
-// Unwrap returns each finding, so errors.As finds a *field.Error.
-func (e *FindingsError) Unwrap() []error { return e.errs }
-
-// HasErrors reports whether any error was found.
-func (r Report) HasErrors() bool { return len(r.Errors) > 0 }
-
-func (r *Report) errorf(path *field.Path, value any, format string, args ...any) {
-	r.Errors = append(r.Errors, field.Invalid(path, value, fmt.Sprintf(format, args...)))
-}
-
-func (r *Report) warnf(path *field.Path, value any, format string, args ...any) {
-	r.Warnings = append(r.Warnings, field.Invalid(path, value, fmt.Sprintf(format, args...)))
+func (r *problems) warnf(path *field.Path, value any, format string, args ...any) {
+	r.add(Warning, field.Invalid(path, value, fmt.Sprintf(format, args...)))
 }
 
 // Validate checks a defaulted layout and returns every problem it finds, each with its field
 // path and what to do about it.
 func Validate(l *SidekiqLayout) Report {
-	var r Report
+	var r problems
 	if l.APIVersion != APIVersion {
-		r.Errors = append(r.Errors, field.NotSupported(field.NewPath("apiVersion"), l.APIVersion, []string{APIVersion}))
+		r.add(Error, field.NotSupported(field.NewPath("apiVersion"), l.APIVersion, []string{APIVersion}))
 	}
 	if l.Kind != Kind {
-		r.Errors = append(r.Errors, field.NotSupported(field.NewPath("kind"), l.Kind, []string{Kind}))
+		r.add(Error, field.NotSupported(field.NewPath("kind"), l.Kind, []string{Kind}))
 	}
 	if l.Metadata.Namespace != "" {
 		for _, msg := range validation.IsDNS1123Label(l.Metadata.Namespace) {
@@ -88,13 +54,17 @@ func Validate(l *SidekiqLayout) Report {
 	spec := field.NewPath("spec")
 	v, versionOK := validateVersion(&r, l.Spec.MastodonVersion, spec.Child("mastodonVersion"))
 	validateRelease(&r, l.Spec.Release, spec.Child("release"))
-	validateRedis(&r, &l.Spec, v, versionOK, spec.Child("redis"))
+	validateRedis(&r, &l.Spec, spec.Child("redis"))
 	validateWorkers(&r, &l.Spec, v, versionOK, spec.Child("workers"))
-	validateBudget(&r, &l.Spec, spec.Child("database"))
-	return r
+	validateDatabase(&r, l.Spec.Database, spec.Child("database"))
+	rules := Check(Installation{
+		Version: v, VersionKnown: versionOK, Workloads: resolved(l).Workers,
+		Database: l.Spec.Database, Complete: len(l.Spec.Workers) > 0, Where: layoutFields{},
+	})
+	return Report{Findings: append(r.findings, rules...)}
 }
 
-func validateVersion(r *Report, s string, path *field.Path) (MastodonVersion, bool) {
+func validateVersion(r *problems, s string, path *field.Path) (MastodonVersion, bool) {
 	v, err := ParseMastodonVersion(s)
 	if err != nil {
 		r.errorf(path, s, "%v", err)
@@ -110,9 +80,9 @@ func validateVersion(r *Report, s string, path *field.Path) (MastodonVersion, bo
 	return v, true
 }
 
-func validateRelease(r *Report, rel Release, path *field.Path) {
+func validateRelease(r *problems, rel Release, path *field.Path) {
 	if _, err := ParseChart(rel.Chart); err != nil {
-		r.Errors = append(r.Errors, field.NotSupported(path.Child("chart"), rel.Chart,
+		r.add(Error, field.NotSupported(path.Child("chart"), rel.Chart,
 			[]string{string(ChartLegacy), string(ChartHelmCharts)}))
 	}
 	for _, msg := range validation.IsDNS1123Label(rel.Name) {
@@ -123,14 +93,14 @@ func validateRelease(r *Report, rel Release, path *field.Path) {
 	}
 }
 
-func validateRedis(r *Report, s *Spec, v MastodonVersion, versionOK bool, path *field.Path) {
+func validateRedis(r *problems, s *Spec, path *field.Path) {
 	red := &s.Redis
 	const noSecrets = "a layout never holds secrets: put the password in a Secret and reference it with spec.redis.auth.secretName and passwordKey"
 	if red.Password != "" {
-		r.Errors = append(r.Errors, field.Forbidden(path.Child("password"), noSecrets))
+		r.add(Error, field.Forbidden(path.Child("password"), noSecrets))
 	}
 	if red.Sentinel != nil && red.Sentinel.Password != "" {
-		r.Errors = append(r.Errors, field.Forbidden(path.Child("sentinel", "password"), noSecrets))
+		r.add(Error, field.Forbidden(path.Child("sentinel", "password"), noSecrets))
 	}
 	targets := 0
 	for _, set := range []bool{red.Host != "", red.Address != "", red.Sentinel != nil} {
@@ -140,7 +110,7 @@ func validateRedis(r *Report, s *Spec, v MastodonVersion, versionOK bool, path *
 	}
 	switch {
 	case targets == 0:
-		r.Errors = append(r.Errors, field.Required(path.Child("host"),
+		r.add(Error, field.Required(path.Child("host"),
 			"the chart bundles no Redis: set spec.redis.host (Sidekiq's REDIS_HOST or SIDEKIQ_REDIS_HOST), spec.redis.address or spec.redis.sentinel"))
 	case targets > 1:
 		r.errorf(path, "", "set only one of host, address and sentinel")
@@ -157,10 +127,10 @@ func validateRedis(r *Report, s *Spec, v MastodonVersion, versionOK bool, path *
 	if red.Sentinel != nil {
 		sp := path.Child("sentinel")
 		if red.Sentinel.Master == "" {
-			r.Errors = append(r.Errors, field.Required(sp.Child("master"), "name the master set (SIDEKIQ_REDIS_SENTINEL_MASTER)"))
+			r.add(Error, field.Required(sp.Child("master"), "name the master set (SIDEKIQ_REDIS_SENTINEL_MASTER)"))
 		}
 		if len(red.Sentinel.Addresses) == 0 {
-			r.Errors = append(r.Errors, field.Required(sp.Child("addresses"), "list the sentinels as host:port"))
+			r.add(Error, field.Required(sp.Child("addresses"), "list the sentinels as host:port"))
 		}
 		for i, a := range red.Sentinel.Addresses {
 			validateAddress(r, a, sp.Child("addresses").Index(i), noSecrets)
@@ -169,7 +139,7 @@ func validateRedis(r *Report, s *Spec, v MastodonVersion, versionOK bool, path *
 	if a := red.Auth; a != nil && !a.Disabled {
 		ap := path.Child("auth")
 		if a.SecretName == "" {
-			r.Errors = append(r.Errors, field.Required(ap.Child("secretName"), "name the Secret holding the Redis password, or set auth.disabled: true for a Redis without one"))
+			r.add(Error, field.Required(ap.Child("secretName"), "name the Secret holding the Redis password, or set auth.disabled: true for a Redis without one"))
 		} else {
 			for _, msg := range validation.IsDNS1123Subdomain(a.SecretName) {
 				r.errorf(ap.Child("secretName"), a.SecretName, "%s", msg)
@@ -184,21 +154,16 @@ func validateRedis(r *Report, s *Spec, v MastodonVersion, versionOK bool, path *
 		if strings.ContainsAny(red.Namespace, ": \t") {
 			r.errorf(np, red.Namespace, "REDIS_NAMESPACE is a bare prefix: drop the colon and spaces")
 		}
-		if versionOK && !v.AllowsRedisNamespace() {
-			r.errorf(np, red.Namespace, "REDIS_NAMESPACE was removed in Mastodon 4.4 and %s refuses to boot with it: migrate the keys and remove spec.redis.namespace, or set spec.mastodonVersion to the release you really run", v)
-		} else if versionOK && v == (MastodonVersion{Major: 4, Minor: 3}) {
-			r.warnf(np, red.Namespace, "REDIS_NAMESPACE is deprecated in Mastodon 4.3 and removed in 4.4: plan the key migration before upgrading")
-		}
 	}
 }
 
 // validateAddress checks a host:port and refuses one that carries credentials.
-func validateAddress(r *Report, addr string, path *field.Path, noSecrets string) {
+func validateAddress(r *problems, addr string, path *field.Path, noSecrets string) {
 	if strings.Contains(addr, "://") {
 		u, err := url.Parse(addr)
 		if err == nil && u.User != nil {
 			if _, has := u.User.Password(); has {
-				r.Errors = append(r.Errors, field.Forbidden(path, noSecrets))
+				r.add(Error, field.Forbidden(path, noSecrets))
 				return
 			}
 		}
@@ -206,7 +171,7 @@ func validateAddress(r *Report, addr string, path *field.Path, noSecrets string)
 		return
 	}
 	if strings.Contains(addr, "@") {
-		r.Errors = append(r.Errors, field.Forbidden(path, noSecrets))
+		r.add(Error, field.Forbidden(path, noSecrets))
 		return
 	}
 	host, port, err := net.SplitHostPort(addr)
@@ -219,42 +184,40 @@ func validateAddress(r *Report, addr string, path *field.Path, noSecrets string)
 	}
 }
 
-func validateWorkers(r *Report, s *Spec, v MastodonVersion, versionOK bool, path *field.Path) {
+func validateWorkers(r *problems, s *Spec, v MastodonVersion, versionOK bool, path *field.Path) {
 	if len(s.Workers) == 0 {
-		r.Errors = append(r.Errors, field.Required(path, "list at least one worker; every queue needs a consumer"))
+		r.add(Error, field.Required(path, "list at least one worker; every queue needs a consumer"))
 		return
 	}
 	names := map[string]bool{}
-	consumers := map[string][]*field.Path{} // queue -> paths of the queue entries consuming it
 	for i := range s.Workers {
 		w := &s.Workers[i]
 		wp := path.Index(i)
 		validateWorkerName(r, s, w.Name, wp.Child("name"))
 		if names[w.Name] && w.Name != "" {
-			r.Errors = append(r.Errors, field.Duplicate(wp.Child("name"), w.Name))
+			r.add(Error, field.Duplicate(wp.Child("name"), w.Name))
 		}
 		names[w.Name] = true
 		validateConcurrency(r, w, wp.Child("concurrency"))
 		if len(w.Queues) == 0 {
-			r.Errors = append(r.Errors, field.Required(wp.Child("queues"), "list the queues this worker consumes"))
+			r.add(Error, field.Required(wp.Child("queues"), "list the queues this worker consumes"))
 		}
 		seen := map[string]bool{}
 		for j, q := range w.Queues {
 			qp := wp.Child("queues").Index(j)
 			if q.Name == "" {
-				r.Errors = append(r.Errors, field.Required(qp.Child("name"), "name the queue"))
+				r.add(Error, field.Required(qp.Child("name"), "name the queue"))
 				continue
 			}
 			if seen[q.Name] {
-				r.Errors = append(r.Errors, field.Duplicate(qp.Child("name"), q.Name))
+				r.add(Error, field.Duplicate(qp.Child("name"), q.Name))
 			}
 			seen[q.Name] = true
 			if versionOK {
 				if _, ok := LookupQueue(v, q.Name); !ok {
-					r.Errors = append(r.Errors, field.NotSupported(qp.Child("name"), q.Name, QueueNames(v)))
+					r.add(Error, field.NotSupported(qp.Child("name"), q.Name, QueueNames(v)))
 				}
 			}
-			consumers[q.Name] = append(consumers[q.Name], qp)
 			if q.Weight != nil && *q.Weight < 1 {
 				r.errorf(qp.Child("weight"), *q.Weight, "must be at least 1; leave it out for an unweighted queue")
 			}
@@ -268,22 +231,11 @@ func validateWorkers(r *Report, s *Spec, v MastodonVersion, versionOK bool, path
 		}
 		validateScaling(r, w, v, versionOK, wp)
 	}
-	validateScheduler(r, s, consumers[SchedulerQueue], path)
-	validateScaleToZero(r, s, path)
-	if versionOK {
-		for _, q := range QueueNames(v) {
-			if len(consumers[q]) == 0 && q != SchedulerQueue { // reported by validateScheduler
-				r.errorf(path, q, "queue %q is consumed by no worker, so its jobs would wait forever: add it to a worker's queues", q)
-			} else if len(consumers[q]) > 1 && q != SchedulerQueue {
-				r.warnf(consumers[q][1], q, "queue %q is consumed by several workers; each one's triggers scale on the whole backlog", q)
-			}
-		}
-	}
 }
 
-func validateWorkerName(r *Report, s *Spec, name string, path *field.Path) {
+func validateWorkerName(r *problems, s *Spec, name string, path *field.Path) {
 	if name == "" {
-		r.Errors = append(r.Errors, field.Required(path, "name the worker, e.g. \"ingress\""))
+		r.add(Error, field.Required(path, "name the worker, e.g. \"ingress\""))
 		return
 	}
 	for _, msg := range validation.IsDNS1123Label(name) {
@@ -295,20 +247,18 @@ func validateWorkerName(r *Report, s *Spec, name string, path *field.Path) {
 	}
 }
 
-func validateConcurrency(r *Report, w *Worker, path *field.Path) {
+func validateConcurrency(r *problems, w *Worker, path *field.Path) {
 	if w.Concurrency == nil {
 		return
 	}
 	c := *w.Concurrency
-	switch {
-	case c < MinConcurrency || c > MaxConcurrency:
+	// Fewer than one thread is a Mastodon rule (Check); more than MaxConcurrency is mastoscale's limit.
+	if c > MaxConcurrency {
 		r.errorf(path, c, "must be %d to %d threads", MinConcurrency, MaxConcurrency)
-	case c > WarnConcurrency:
-		r.warnf(path, c, "Sidekiq gains little beyond %d threads per process: lower concurrency and raise replicas", WarnConcurrency)
 	}
 }
 
-func validateScaling(r *Report, w *Worker, v MastodonVersion, versionOK bool, wp *field.Path) {
+func validateScaling(r *problems, w *Worker, v MastodonVersion, versionOK bool, wp *field.Path) {
 	if w.Replicas != nil && w.Autoscale != nil {
 		r.errorf(wp.Child("replicas"), *w.Replicas, "a worker has fixed replicas or autoscale, not both: remove one")
 	}
@@ -317,10 +267,6 @@ func validateScaling(r *Report, w *Worker, v MastodonVersion, versionOK bool, wp
 	}
 	if w.Timeout != nil && *w.Timeout < 1 {
 		r.errorf(wp.Child("timeout"), *w.Timeout, "must be at least 1 second")
-	}
-	if w.Timeout != nil && w.TerminationGracePeriodSeconds != nil && *w.TerminationGracePeriodSeconds <= int64(*w.Timeout) {
-		r.errorf(wp.Child("terminationGracePeriodSeconds"), *w.TerminationGracePeriodSeconds,
-			"must exceed Sidekiq's timeout (%d s), or scale-in kills running jobs: raise it or lower timeout", *w.Timeout)
 	}
 	a := w.Autoscale
 	if a == nil {
@@ -351,7 +297,7 @@ func validateScaling(r *Report, w *Worker, v MastodonVersion, versionOK bool, wp
 		if a.LatencyTarget == nil {
 			missing = "latencyTarget"
 		}
-		r.Warnings = append(r.Warnings, field.Required(ap.Child(missing), "set latencyTarget and throughputPerThread together: one alone cannot size listLength"))
+		r.add(Warning, field.Required(ap.Child(missing), "set latencyTarget and throughputPerThread together: one alone cannot size listLength"))
 	}
 	if a.ActivationListLength != nil && *a.ActivationListLength < 0 {
 		r.errorf(ap.Child("activationListLength"), *a.ActivationListLength, "must be 0 or more")
@@ -375,7 +321,7 @@ func validateScaling(r *Report, w *Worker, v MastodonVersion, versionOK bool, wp
 	}
 	if a.BehaviorPreset != "" {
 		if _, ok := BehaviorPresets[a.BehaviorPreset]; !ok {
-			r.Errors = append(r.Errors, field.NotSupported(ap.Child("behaviorPreset"), a.BehaviorPreset, BehaviorPresetNames))
+			r.add(Error, field.NotSupported(ap.Child("behaviorPreset"), a.BehaviorPreset, BehaviorPresetNames))
 		}
 	}
 	if t := a.LatencyTrigger; t != nil {
@@ -387,7 +333,7 @@ func validateScaling(r *Report, w *Worker, v MastodonVersion, versionOK bool, wp
 	}
 }
 
-func validateRules(r *Report, rules *autoscalingv2.HPAScalingRules, path *field.Path) {
+func validateRules(r *problems, rules *autoscalingv2.HPAScalingRules, path *field.Path) {
 	if rules == nil {
 		return
 	}
@@ -397,12 +343,12 @@ func validateRules(r *Report, rules *autoscalingv2.HPAScalingRules, path *field.
 	if rules.SelectPolicy != nil && !slices.Contains([]autoscalingv2.ScalingPolicySelect{
 		autoscalingv2.MaxChangePolicySelect, autoscalingv2.MinChangePolicySelect, autoscalingv2.DisabledPolicySelect,
 	}, *rules.SelectPolicy) {
-		r.Errors = append(r.Errors, field.NotSupported(path.Child("selectPolicy"), *rules.SelectPolicy, []string{"Max", "Min", "Disabled"}))
+		r.add(Error, field.NotSupported(path.Child("selectPolicy"), *rules.SelectPolicy, []string{"Max", "Min", "Disabled"}))
 	}
 	for i, p := range rules.Policies {
 		pp := path.Child("policies").Index(i)
 		if p.Type != autoscalingv2.PodsScalingPolicy && p.Type != autoscalingv2.PercentScalingPolicy {
-			r.Errors = append(r.Errors, field.NotSupported(pp.Child("type"), p.Type, []string{"Pods", "Percent"}))
+			r.add(Error, field.NotSupported(pp.Child("type"), p.Type, []string{"Pods", "Percent"}))
 		}
 		if p.Value < 1 {
 			r.errorf(pp.Child("value"), p.Value, "must be at least 1")
@@ -413,38 +359,13 @@ func validateRules(r *Report, rules *autoscalingv2.HPAScalingRules, path *field.
 	}
 }
 
-func validateScheduler(r *Report, s *Spec, consumers []*field.Path, path *field.Path) {
-	switch {
-	case len(consumers) == 0:
-		r.errorf(path, SchedulerQueue, "no worker consumes %q, so no periodic job would run: give exactly one worker (with one replica) that queue", SchedulerQueue)
-		return
-	case len(consumers) > 1:
-		for _, p := range consumers[1:] {
-			r.errorf(p, SchedulerQueue, "%q is already consumed by %s; a second consumer enqueues every periodic job twice: keep it in exactly one worker", SchedulerQueue, consumers[0].String())
-		}
-	}
-	for i := range s.Workers {
-		w := &s.Workers[i]
-		if !w.ConsumesScheduler() {
-			continue
-		}
-		wp := path.Index(i)
-		if w.Autoscale != nil {
-			r.errorf(wp.Child("autoscale"), "", "worker %q consumes %q, which must run in exactly one process: remove autoscale, or move %q to a worker of its own", w.Name, SchedulerQueue, SchedulerQueue)
-		}
-		if w.Replicas != nil && *w.Replicas != 1 {
-			r.errorf(wp.Child("replicas"), *w.Replicas, "worker %q consumes %q, which must run in exactly one process: set replicas to 1", w.Name, SchedulerQueue)
-		}
-	}
-}
-
 // validateLatencyTrigger checks autoscale.latencyTrigger of a worker: its threshold is
 // latencyTarget, and Mastodon's own exporter exists from 4.4 on.
-func validateLatencyTrigger(r *Report, a *Autoscale, v MastodonVersion, versionOK bool, ap *field.Path) {
+func validateLatencyTrigger(r *problems, a *Autoscale, v MastodonVersion, versionOK bool, ap *field.Path) {
 	t := a.LatencyTrigger
 	tp := ap.Child("latencyTrigger")
 	if a.LatencyTarget == nil {
-		r.Errors = append(r.Errors, field.Required(ap.Child("latencyTarget"),
+		r.add(Error, field.Required(ap.Child("latencyTarget"),
 			"the latency trigger scales when jobs wait longer than latencyTarget: set it, e.g. \"30s\""))
 	}
 	switch t.Exporter {
@@ -456,11 +377,11 @@ func validateLatencyTrigger(r *Report, a *Autoscale, v MastodonVersion, versionO
 		}
 	case ExporterSidekiqPrometheus:
 	default:
-		r.Errors = append(r.Errors, field.NotSupported(tp.Child("exporter"), t.Exporter, []string{ExporterMastodon, ExporterSidekiqPrometheus}))
+		r.add(Error, field.NotSupported(tp.Child("exporter"), t.Exporter, []string{ExporterMastodon, ExporterSidekiqPrometheus}))
 	}
 	sp := tp.Child("serverAddress")
 	if t.ServerAddress == "" {
-		r.Errors = append(r.Errors, field.Required(sp, "name the Prometheus server KEDA queries, e.g. http://prometheus.monitoring:9090"))
+		r.add(Error, field.Required(sp, "name the Prometheus server KEDA queries, e.g. http://prometheus.monitoring:9090"))
 		return
 	}
 	u, err := url.Parse(t.ServerAddress)
@@ -468,44 +389,20 @@ func validateLatencyTrigger(r *Report, a *Autoscale, v MastodonVersion, versionO
 	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
 		r.errorf(sp, t.ServerAddress, "write the Prometheus URL with its scheme, e.g. http://prometheus.monitoring:9090")
 	case u.User != nil:
-		r.Errors = append(r.Errors, field.Forbidden(sp, "a layout never holds secrets: remove the credentials from the URL"))
+		r.add(Error, field.Forbidden(sp, "a layout never holds secrets: remove the credentials from the URL"))
 	}
 }
 
-// validateScaleToZero checks the workers that may sleep (autoscale.minReplicas: 0). At least
-// one process must always run: Sidekiq's retry and scheduled-job poller runs in every process,
-// so with none, retries and scheduled jobs (and the scheduler queue) stop.
-func validateScaleToZero(r *Report, s *Spec, path *field.Path) {
-	var sleeping []int
-	alwaysOn := false
-	for i := range s.Workers {
-		w := &s.Workers[i]
-		switch {
-		case w.Autoscale != nil && w.Autoscale.MinReplicas != nil:
-			if *w.Autoscale.MinReplicas >= 1 {
-				alwaysOn = true
-			} else if *w.Autoscale.MinReplicas == 0 {
-				sleeping = append(sleeping, i)
-			}
-		case w.Autoscale == nil && (w.Replicas == nil || *w.Replicas >= 1):
-			alwaysOn = true
-		}
+// validateDatabase checks the connection budget's numbers; whether the workers fit it is a
+// Mastodon rule (Check).
+func validateDatabase(r *problems, d Database, path *field.Path) {
+	if d.MaxConnections < 0 {
+		r.errorf(path.Child("maxConnections"), d.MaxConnections, "must be 0 (no check) or more")
 	}
-	for _, i := range sleeping {
-		w := &s.Workers[i]
-		r.warnf(path.Index(i).Child("autoscale", "minReplicas"), 0,
-			"worker %q sleeps while its queues are empty; Mastodon's admin dashboard then reports %s as having no process, which is expected",
-			w.Name, queueList(w))
+	if d.Reserved < 0 {
+		r.errorf(path.Child("reserved"), d.Reserved, "must be 0 or more")
 	}
-	if !alwaysOn {
-		r.errorf(path, "", "no worker always runs (fixed replicas >= 1 or autoscale.minReplicas >= 1): Sidekiq polls retries and scheduled jobs in every process, so at least one must stay up; keep the scheduler worker at replicas: 1 or raise a worker's minReplicas to 1")
+	if d.MaxConnections > 0 && d.Reserved >= d.MaxConnections {
+		r.errorf(path.Child("reserved"), d.Reserved, "leaves no connections for Sidekiq under maxConnections (%d)", d.MaxConnections)
 	}
-}
-
-func queueList(w *Worker) string {
-	names := make([]string, len(w.Queues))
-	for i, q := range w.Queues {
-		names[i] = strconv.Quote(q.Name)
-	}
-	return strings.Join(names, ", ")
 }

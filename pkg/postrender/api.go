@@ -1,9 +1,6 @@
 package postrender
 
 import (
-	"fmt"
-	"strings"
-
 	"github.com/mastoscale/mastoscale/pkg/layout"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
@@ -19,56 +16,18 @@ type Options struct {
 	Preset string
 }
 
-// Severities of a Finding.
-const (
-	SeverityError   = "error"
-	SeverityWarning = "warning"
-	SeverityInfo    = "info"
-)
-
 // Result is what Transform found besides the objects.
 type Result struct {
-	// Findings are warnings and notes, and every error when Transform fails.
-	Findings []Finding
+	// Findings are warnings and notes (every edit of a running worker among them), and every
+	// error when Transform fails.
+	Findings []layout.Finding
 }
 
-// Finding is one problem or note, with the layout field and the object it concerns.
-type Finding struct {
-	// Severity is SeverityError, SeverityWarning or SeverityInfo.
-	Severity string
-	Message  string
-	// Field is the layout field path, e.g. spec.workers[2].queues[0], or "".
-	Field string
-	// Resource is the object of the release concerned, or nil.
-	Resource *ResourceRef
-}
-
-// String renders a finding as `field: message (Kind name)`.
-func (x Finding) String() string {
-	var b strings.Builder
-	if x.Field != "" {
-		b.WriteString(x.Field + ": ")
-	}
-	b.WriteString(x.Message)
-	if x.Resource != nil {
-		fmt.Fprintf(&b, " (%s %s)", x.Resource.Kind, x.Resource.Name)
-	}
-	return b.String()
-}
-
-// ResourceRef identifies an object of the release.
-type ResourceRef struct {
-	APIVersion string
-	Kind       string
-	Name       string
-	Namespace  string
-}
-
-// Transform returns the documents of a Mastodon release with autoscaled Sidekiq.
-//
-// It edits the chart's Sidekiq Deployments in place and returns the other nodes as they are.
-// When it fails, the error summarises and Result.Findings carries every finding with its field
-// path; the returned nodes are then nil.
+// Transform returns the objects of a Mastodon release with autoscaled Sidekiq: nodes are the
+// objects in order (a ResourceList's items, say), the result the same with the release's
+// Sidekiq Deployments edited or replaced and the KEDA objects added. Nodes it does not own are
+// returned as they are. When it fails, the error names every problem and Result.Findings
+// carries each with its location; the returned nodes are then nil.
 func Transform(nodes []*yaml.RNode, opts Options) ([]*yaml.RNode, *Result, error) {
 	e, res, err := transformObjects(nodes, opts)
 	if err != nil {

@@ -86,17 +86,58 @@ func newDocument(obj runtime.Object, kind, name string, style sourceStyle, seqIn
 	return n, nil
 }
 
-// shapeDeployment makes Deployment d (the chart's own, or a copy of it for a new worker) run
-// worker w of the defaulted layout l. Fields already right are left as they are, so a second
-// run changes nothing.
-func shapeDeployment(l *layout.SidekiqLayout, w *layout.Worker, d *yaml.RNode, container int, running *runningWorker) error {
-	name := render.DeploymentName(l, w)
+// shape says how to make a Deployment run a worker.
+type shape struct {
+	l *layout.Layout
+	w layout.Workload
+	// running is the chart's Deployment of the same worker, nil for a new one.
+	running *Worker
+	// attach keeps what the worker runs: only autoscaling is added.
+	attach bool
+	f      *findings
+}
+
+// shapeDeployment makes Deployment d (the chart's own, or a copy of one for a new worker) run
+// worker s.w. Fields already right are left as they are, so a second run changes nothing. In
+// attach mode the command is never changed, and every edit of a running worker is reported.
+func (s shape) shapeDeployment(d *yaml.RNode, container int) error {
+	name := s.l.DeploymentName(s.w)
 	if d.GetName() != name {
 		if err := d.SetName(name); err != nil {
 			return err
 		}
 	}
-	component := layout.ComponentPrefix + w.Name
+	if err := setComponent(d, layout.ComponentPrefix+s.w.Name); err != nil {
+		return err
+	}
+	c, err := d.Pipe(yaml.Lookup("spec", "template", "spec", "containers", strconv.Itoa(container)))
+	if err != nil || c == nil {
+		return fmt.Errorf("deployment %s: no container %d: %v", name, container, err)
+	}
+	if !s.attach && (s.running == nil || !runs(s.running.Sidekiq, s.w)) {
+		if err := c.PipeE(yaml.SetField("command", stringSeq(sidekiqArgv(s.w)))); err != nil {
+			return err
+		}
+		if err := c.PipeE(yaml.Clear("args")); err != nil {
+			return err
+		}
+	}
+	if s.l.Image != "" {
+		if err := setString(c, "image", s.l.Image); err != nil {
+			return err
+		}
+	}
+	if err := s.dbPool(c); err != nil {
+		return err
+	}
+	if err := s.gracePeriod(d); err != nil {
+		return err
+	}
+	return s.replicas(d)
+}
+
+// setComponent sets the charts' component label wherever the Deployment carries it.
+func setComponent(d *yaml.RNode, component string) error {
 	for _, path := range [][]string{
 		{"metadata", "labels"}, {"spec", "selector", "matchLabels"}, {"spec", "template", "metadata", "labels"},
 	} {
@@ -110,51 +151,109 @@ func shapeDeployment(l *layout.SidekiqLayout, w *layout.Worker, d *yaml.RNode, c
 			}
 		}
 	}
-	c, err := d.Pipe(yaml.Lookup("spec", "template", "spec", "containers", strconv.Itoa(container)))
-	if err != nil || c == nil {
-		return fmt.Errorf("deployment %s: no container %d: %v", name, container, err)
+	return nil
+}
+
+// reportEdit notes an edit of a running worker's Deployment in attach mode.
+func (s shape) reportEdit(format string, args ...any) {
+	if s.attach && s.running != nil {
+		s.f.add(layout.Info, s.running.Ref(), format, args...)
 	}
-	if running == nil || !running.runs(w) {
-		if err := c.PipeE(yaml.SetField("command", stringSeq(render.SidekiqCommand(w)))); err != nil {
-			return err
+}
+
+// dbPool: a new command runs -c threads, each holding a database connection, so DB_POOL
+// follows it. A running worker keeps its DB_POOL unless it starves the threads.
+func (s shape) dbPool(c *yaml.RNode) error {
+	want := strconv.Itoa(int(s.w.Concurrency))
+	if s.attach && s.running != nil {
+		e, ok := s.running.Env[layout.EnvDBPool]
+		pool, err := strconv.Atoi(strings.TrimSpace(e.Value))
+		low := ok && e.Literal && (err != nil || int32(pool) < s.w.Concurrency)
+		unsetBefore43 := !ok && s.l.Version.Less(layout.MastodonVersion{Major: 4, Minor: 3})
+		if !low && !unsetBefore43 {
+			return nil
 		}
-		if err := c.PipeE(yaml.Clear("args")); err != nil {
-			return err
-		}
+		s.reportEdit("set %s=%s, the threads of -c (it was %q): a smaller pool starves threads", layout.EnvDBPool, want, e.Value)
 	}
-	if err := setString(c, "image", l.Spec.Image); err != nil {
-		return err
-	}
-	if err := setEnv(c, render.DBPoolEnv(w).Name, render.DBPoolEnv(w).Value); err != nil {
-		return err
-	}
+	return setEnv(c, layout.EnvDBPool, want)
+}
+
+// gracePeriod: the pod must outlive Sidekiq's -t on TERM, or scale-in kills running jobs.
+func (s shape) gracePeriod(d *yaml.RNode) error {
 	podSpec, err := d.Pipe(yaml.Lookup("spec", "template", "spec"))
-	if err != nil {
+	if err != nil || podSpec == nil {
 		return err
 	}
-	if err := setInt(podSpec, "terminationGracePeriodSeconds", *w.TerminationGracePeriodSeconds); err != nil {
-		return err
+	if s.attach && s.running != nil {
+		current := int64(defaultGracePeriod)
+		if s.running.GracePeriod != nil {
+			current = *s.running.GracePeriod
+		}
+		if current > int64(s.w.Timeout) {
+			return nil
+		}
+		s.reportEdit("raised terminationGracePeriodSeconds from %d to %d, above Sidekiq's timeout (%d s), so scale-in does not kill running jobs", current, s.w.GracePeriod, s.w.Timeout)
 	}
+	return setInt(podSpec, "terminationGracePeriodSeconds", s.w.GracePeriod)
+}
+
+// defaultGracePeriod is a pod's terminationGracePeriodSeconds when unset.
+const defaultGracePeriod = 30
+
+// replicas: KEDA owns the count of a scaled worker; a rendered replicas would reset it on
+// every helm upgrade. The scheduler's worker runs exactly one pod, also during a rollout.
+func (s shape) replicas(d *yaml.RNode) error {
 	spec, err := d.Pipe(yaml.Lookup("spec"))
-	if err != nil {
+	if err != nil || spec == nil {
 		return err
 	}
-	if w.Autoscale != nil {
-		// KEDA owns the count; a rendered replicas would reset it on every helm upgrade.
+	if s.w.Autoscaled {
+		if s.running != nil && s.running.Replicas != nil {
+			s.reportEdit("removed spec.replicas (%d): KEDA sets the count from now on", *s.running.Replicas)
+		}
 		if err := spec.PipeE(yaml.Clear("replicas")); err != nil {
 			return err
 		}
-	} else if err := setInt(spec, "replicas", int64(*w.Replicas)); err != nil {
+	} else if err := setInt(spec, "replicas", int64(s.w.Replicas)); err != nil {
 		return err
 	}
 	rollingUpdate, _ := spec.Pipe(yaml.Lookup("strategy", "rollingUpdate"))
-	if w.ConsumesScheduler() && (scalarAt(spec, "strategy", "type") != "Recreate" || rollingUpdate != nil) {
-		// One scheduler process at a time, even during a rollout.
-		if err := spec.PipeE(yaml.SetField("strategy", yaml.NewMapRNode(&map[string]string{"type": "Recreate"}))); err != nil {
-			return err
-		}
+	if s.w.ConsumesScheduler() && (scalarAt(spec, "strategy", "type") != "Recreate" || rollingUpdate != nil) {
+		s.reportEdit("set strategy Recreate: the scheduler queue runs in one process, also during a rollout")
+		return spec.PipeE(yaml.SetField("strategy", yaml.NewMapRNode(&map[string]string{"type": "Recreate"})))
 	}
 	return nil
+}
+
+// sidekiqArgv is the container command of worker w:
+// `bundle exec sidekiq -c N [-t T] -q q1[,w1] -q q2 ...`. -t is written only when it differs
+// from Sidekiq's default.
+func sidekiqArgv(w layout.Workload) []string {
+	cmd := []string{"bundle", "exec", "sidekiq", "-c", strconv.Itoa(int(w.Concurrency))}
+	if w.Timeout != layout.SidekiqDefaultTimeout {
+		cmd = append(cmd, "-t", strconv.Itoa(int(w.Timeout)))
+	}
+	for _, q := range w.Queues {
+		arg := q.Name
+		if q.Weight > 0 {
+			arg += "," + strconv.Itoa(int(q.Weight))
+		}
+		cmd = append(cmd, "-q", arg)
+	}
+	return cmd
+}
+
+// runs reports whether a command already runs w, so it is kept as written.
+func runs(s Sidekiq, w layout.Workload) bool {
+	if s.Err != "" || s.Concurrency != w.Concurrency || s.timeout() != w.Timeout || len(s.Queues) != len(w.Queues) {
+		return false
+	}
+	for i, q := range w.Queues {
+		if s.Queues[i].Name != q.Name || ptr.Deref(s.Queues[i].Weight, 0) != q.Weight {
+			return false
+		}
+	}
+	return true
 }
 
 func blockStyle(n *yaml.Node) {
@@ -162,27 +261,6 @@ func blockStyle(n *yaml.Node) {
 	for _, c := range n.Content {
 		blockStyle(c)
 	}
-}
-
-// runs reports whether the chart's command already runs w, so it is kept as written.
-func (rw *runningWorker) runs(w *layout.Worker) bool {
-	s := rw.sidekiq
-	if s.parseErr != "" || s.concurrency == nil || *s.concurrency != *w.Concurrency {
-		return false
-	}
-	timeout := int32(layout.SidekiqDefaultTimeout)
-	if s.timeout != nil {
-		timeout = *s.timeout
-	}
-	if timeout != *w.Timeout || len(s.queues) != len(w.Queues) {
-		return false
-	}
-	for i, q := range w.Queues {
-		if s.queues[i].name != q.Name || !ptr.Equal(s.queues[i].weight, q.Weight) {
-			return false
-		}
-	}
-	return true
 }
 
 func stringSeq(values []string) *yaml.RNode {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-
 )
 
 // Run is the Helm post-renderer: it reads the manifest stream Helm renders (Helm 3 with

@@ -5,230 +5,227 @@ import (
 	"strings"
 
 	"github.com/mastoscale/mastoscale/pkg/layout"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
-// This file exports how the post-renderer reads a release, so that `mastoscale lint` checks
-// manifests we did not write with the same understanding of Sidekiq Deployments, their
-// arguments and their environment.
-
-// Manifest is what a manifest stream says about Mastodon's Sidekiq and its autoscaling.
-type Manifest struct {
+// Manifests is what a set of manifests holds for Mastodon's Sidekiq: its Sidekiq workers,
+// what each runs and with which environment, and the objects that scale them. The
+// post-renderer, the KRM function, lint, --check and fn --verify all read manifests with Read.
+type Manifests struct {
+	// Objects are every object (a mapping with a kind), in input order, Helm hooks included.
+	Objects []*Object
 	// Workers are the Deployments that run Sidekiq, in input order.
 	Workers []*Worker
-	// Objects are all the Kubernetes objects of the stream (those with a kind and a name),
-	// Helm hooks excepted, in input order.
-	Objects []*Object
-	// ScaledObjects, TriggerAuthentications (and ClusterTriggerAuthentications),
-	// HorizontalPodAutoscalers, Secrets and ConfigMaps of the stream, in input order.
-	ScaledObjects          []*Object
-	TriggerAuthentications []*Object
-	HPAs                   []*Object
-	Secrets                []*Object
-	ConfigMaps             []*Object
+	// The objects of these kinds, in input order, hooks excepted.
+	ScaledObjects, TriggerAuthentications, HPAs, Secrets, ConfigMaps, PodDisruptionBudgets []*Object
+
+	configMaps, secrets map[objectKey]*Object
 }
 
-// Object is one document of the stream.
+// Object is one object of the manifests.
 type Object struct {
-	// Index is the document's position in the nodes given to ReadRelease, from 0.
-	Index      int
-	APIVersion string
-	Kind       string
-	Name       string
-	Namespace  string
-	Node       *yaml.RNode
+	// Index is the object's position among the nodes given to Read, from 0.
+	Index                             int
+	APIVersion, Kind, Name, Namespace string
+	Labels                            map[string]string
+	// Hook marks a Helm hook (helm.sh/hook), which the post-renderer leaves alone.
+	Hook bool
+	Node *yaml.RNode
 }
 
-// Worker is a Deployment running Sidekiq, read like the post-renderer reads the charts'.
+// Ref describes the object for findings.
+func (o *Object) Ref() layout.Location {
+	return layout.Location{APIVersion: o.APIVersion, Kind: o.Kind, Name: o.Name, Namespace: o.Namespace}
+}
+
+// Worker is a Deployment whose container runs Sidekiq.
 type Worker struct {
-	Object
+	*Object
+	// Name is the worker's name: the charts' component label `sidekiq-<name>`, else the
+	// Deployment's name. Labelled tells whether the Deployment carries the charts' labels.
+	Name     string
+	Labelled bool
 	// Release is the app.kubernetes.io/instance label, or "".
 	Release string
-	// ContainerIndex is the position of the Sidekiq container in the pod template.
-	ContainerIndex int
-	Container      *yaml.RNode
-	// Concurrency (-c) and Timeout (-t) are nil when the command does not set them.
-	Concurrency *int32
-	Timeout     *int32
-	Queues      []Queue
-	// ArgsError says why the Sidekiq command could not be read fully (e.g. -C), or "".
-	ArgsError string
+	// Container is the position of the Sidekiq container in the pod template.
+	Container     int
+	ContainerNode *yaml.RNode
+	Sidekiq       Sidekiq
 	// Replicas is spec.replicas; GracePeriod spec.template.spec.terminationGracePeriodSeconds.
 	Replicas    *int32
 	GracePeriod *int64
 	// Image is the container's image; Version the Mastodon version read from its tag or the
 	// app.kubernetes.io/version label, or "" when neither tells.
-	Image   string
-	Version string
-	// Env is the container's environment as far as the stream tells: literal values, values
-	// from ConfigMaps in the stream, and references to Secrets.
+	Image, Version string
+	// Env is the container's environment as far as the manifests tell: literal values, values
+	// from ConfigMaps among them, and references to Secrets.
 	Env map[string]EnvVar
 	// Refs are the ConfigMaps and Secrets the container's environment reads.
 	Refs []Ref
 }
 
-// Queue is one -q argument.
-type Queue struct {
-	Name   string
-	Weight *int32
-}
-
 // EnvVar is where one environment variable comes from.
 type EnvVar struct {
-	// Value is the value when Literal (set in env or read from a ConfigMap of the stream).
+	// Value is the value when Literal (set in env or read from a ConfigMap of the manifests).
 	Value   string
 	Literal bool
 	// Secret is the Secret key it is read from, when not literal.
 	Secret *layout.SecretKeyRef
 	// From says where it is set, for messages: "env of mastodon-sidekiq", "ConfigMap mastodon-env".
 	From string
+	// Field is the path in the Deployment where it is set (its env entry or envFrom entry).
+	Field string
 }
 
 // Ref is a ConfigMap or Secret a container's environment reads.
 type Ref struct {
-	Kind string // ConfigMap or Secret
-	Name string
-	// Field is the path of the reference in the Deployment, e.g.
-	// spec.template.spec.containers[0].envFrom[0].configMapRef.name.
+	Kind, Name string
+	// Field is the path of the reference in the Deployment.
 	Field string
 	// Optional references (optional: true) do not have to exist.
 	Optional bool
-	// Found tells whether the stream holds the object (in the Deployment's namespace).
+	// Found tells whether the manifests hold the object (in the Deployment's namespace).
 	Found bool
 }
 
-// ReadRelease reads the Sidekiq workers and the autoscaling objects of a manifest stream.
-// Deployments that run `bundle exec sidekiq` are workers whether or not they carry the
-// charts' labels. Helm hooks are left out, as the post-renderer leaves them alone.
-func ReadRelease(nodes []*yaml.RNode) (*Manifest, error) {
-	s := readStream(nodes)
-	index := make(map[*yaml.RNode]int, len(nodes))
+type objectKey struct{ namespace, name string }
+
+const hookAnnotation = "helm.sh/hook"
+
+// Read reads manifests: nodes are the objects in order (the items of a List, or of a KRM
+// ResourceList, each on its own). Nodes that are not objects (a bare list, a scalar) are
+// skipped.
+func Read(nodes []*yaml.RNode) *Manifests {
+	m := &Manifests{configMaps: map[objectKey]*Object{}, secrets: map[objectKey]*Object{}}
+	var deployments []*Object
 	for i, n := range nodes {
-		index[n] = i
-	}
-	object := func(d *doc) *Object {
-		return &Object{Index: index[d.node], APIVersion: d.apiVersion, Kind: d.kind, Name: d.name, Namespace: d.namespace, Node: d.node}
-	}
-	read := map[*yaml.RNode]*runningWorker{}
-	for _, r := range s.releases {
-		for _, w := range r.workers {
-			read[w.doc.node] = w
-		}
-	}
-	m := &Manifest{}
-	for _, d := range s.docs {
-		if d.hook {
+		if n.YNode().Kind != yaml.MappingNode {
 			continue
 		}
-		o := object(d)
-		if d.kind != "" && d.name != "" {
-			m.Objects = append(m.Objects, o)
+		o := &Object{Index: i, APIVersion: n.GetApiVersion(), Kind: n.GetKind(), Name: n.GetName(), Namespace: n.GetNamespace(), Labels: n.GetLabels(), Node: n}
+		if o.Kind == "" {
+			continue
 		}
-		isKEDA := strings.HasPrefix(d.apiVersion, "keda.sh/")
-		switch {
-		case d.kind == "Deployment" && d.apiVersion == "apps/v1":
-			rw := read[d.node]
-			if rw == nil {
-				rw = readUnlabelled(d)
-			}
-			if rw != nil {
-				m.Workers = append(m.Workers, s.exportWorker(rw, o))
-			}
-		case d.kind == "ScaledObject" && isKEDA:
-			m.ScaledObjects = append(m.ScaledObjects, o)
-		case (d.kind == "TriggerAuthentication" || d.kind == "ClusterTriggerAuthentication") && isKEDA:
-			m.TriggerAuthentications = append(m.TriggerAuthentications, o)
-		case d.kind == "HorizontalPodAutoscaler" && strings.HasPrefix(d.apiVersion, "autoscaling/"):
-			m.HPAs = append(m.HPAs, o)
-		case d.kind == "Secret" && d.apiVersion == "v1":
-			m.Secrets = append(m.Secrets, o)
-		case d.kind == "ConfigMap" && d.apiVersion == "v1":
-			m.ConfigMaps = append(m.ConfigMaps, o)
+		_, o.Hook = n.GetAnnotations()[hookAnnotation]
+		m.Objects = append(m.Objects, o)
+		if o.Hook {
+			continue
+		}
+		m.index(o, &deployments)
+	}
+	for _, d := range deployments {
+		if w := m.readWorker(d); w != nil {
+			m.Workers = append(m.Workers, w)
 		}
 	}
-	return m, nil
+	return m
 }
 
-// readUnlabelled reads a Deployment without the charts' labels (hand-written, or renamed by
-// kustomize) as readWorker reads the charts': it is shown the labels readWorker looks for,
-// with the Deployment's name as the worker's.
-func readUnlabelled(d *doc) *runningWorker {
-	labelled := *d
-	labelled.labels = map[string]string{}
-	for k, v := range d.labels {
-		labelled.labels[k] = v
+func (m *Manifests) index(o *Object, deployments *[]*Object) {
+	keda := strings.HasPrefix(o.APIVersion, "keda.sh/")
+	key := objectKey{o.Namespace, o.Name}
+	switch {
+	case o.Kind == "Deployment" && o.APIVersion == "apps/v1":
+		*deployments = append(*deployments, o)
+	case o.Kind == "ScaledObject" && keda:
+		m.ScaledObjects = append(m.ScaledObjects, o)
+	case (o.Kind == "TriggerAuthentication" || o.Kind == "ClusterTriggerAuthentication") && keda:
+		m.TriggerAuthentications = append(m.TriggerAuthentications, o)
+	case o.Kind == "HorizontalPodAutoscaler" && strings.HasPrefix(o.APIVersion, "autoscaling/"):
+		m.HPAs = append(m.HPAs, o)
+	case o.Kind == "PodDisruptionBudget" && o.APIVersion == "policy/v1":
+		m.PodDisruptionBudgets = append(m.PodDisruptionBudgets, o)
+	case o.Kind == "Secret" && o.APIVersion == "v1":
+		m.Secrets = append(m.Secrets, o)
+		m.secrets[key] = o
+	case o.Kind == "ConfigMap" && o.APIVersion == "v1":
+		m.ConfigMaps = append(m.ConfigMaps, o)
+		m.configMaps[key] = o
 	}
-	labelled.labels[layout.LabelComponent] = layout.ComponentPrefix + d.name
-	labelled.labels[layout.LabelPartOf] = layout.PartOfRails
-	rw := readWorker(&labelled)
-	if rw != nil {
-		rw.doc = d
-	}
-	return rw
 }
 
-func (s *stream) exportWorker(rw *runningWorker, o *Object) *Worker {
-	w := &Worker{
-		Object:         *o,
-		Release:        rw.doc.labels[layout.LabelInstance],
-		ContainerIndex: rw.containerIndex(),
-		Container:      rw.container,
-		Concurrency:    rw.sidekiq.concurrency,
-		Timeout:        rw.sidekiq.timeout,
-		ArgsError:      rw.sidekiq.parseErr,
-		Replicas:       rw.replicas,
-		GracePeriod:    rw.grace,
-		Image:          scalarAt(rw.container, "image"),
-		Env:            map[string]EnvVar{},
+// readWorker reads the Sidekiq worker a Deployment runs, or nil when none of its containers
+// runs Sidekiq.
+func (m *Manifests) readWorker(d *Object) *Worker {
+	containers, _ := d.Node.Pipe(yaml.Lookup("spec", "template", "spec", "containers"))
+	if containers == nil || containers.YNode().Kind != yaml.SequenceNode {
+		return nil
 	}
-	for _, q := range rw.sidekiq.queues {
-		w.Queues = append(w.Queues, Queue{Name: q.name, Weight: q.weight})
+	for i, c := range containers.YNode().Content {
+		cn := yaml.NewRNode(c)
+		s, ok := sidekiqCommand(cn)
+		if !ok {
+			continue
+		}
+		w := &Worker{Object: d, Container: i, ContainerNode: cn, Sidekiq: s, Release: d.Labels[layout.LabelInstance], Image: scalarAt(cn, "image")}
+		component := d.Labels[layout.LabelComponent]
+		w.Labelled = strings.HasPrefix(component, layout.ComponentPrefix) && d.Labels[layout.LabelPartOf] == layout.PartOfRails
+		w.Name = d.Name
+		if w.Labelled {
+			w.Name = strings.TrimPrefix(component, layout.ComponentPrefix)
+		}
+		w.Replicas = int32At(d.Node, "spec", "replicas")
+		if g := int32At(d.Node, "spec", "template", "spec", "terminationGracePeriodSeconds"); g != nil {
+			w.GracePeriod = ptr.To(int64(*g))
+		}
+		w.Version = versionOf(w.Image, d.Labels["app.kubernetes.io/version"])
+		w.Env = m.environment(w)
+		w.Refs = m.envRefs(w)
+		w.Sidekiq.resolveConcurrency(w.Env)
+		return w
 	}
-	var ignored findings
-	w.Version, _ = inferVersion(nil, rw, &ignored)
-	for k, v := range s.environment(rw) {
-		w.Env[k] = EnvVar{Value: v.value, Literal: v.literal, Secret: v.secret, From: v.from}
-	}
-	w.Refs = s.envRefs(rw, w.ContainerIndex)
-	return w
+	return nil
 }
 
-// envRefs lists the ConfigMaps and Secrets the worker's container reads its environment from.
-func (s *stream) envRefs(rw *runningWorker, container int) []Ref {
-	ns := rw.doc.namespace
-	base := "spec.template.spec.containers[" + strconv.Itoa(container) + "]"
-	var refs []Ref
-	add := func(kind, name, path string, optional bool) {
-		index := s.configMaps
-		if kind == "Secret" {
-			index = s.secrets
-		}
-		_, found := index[objectKey{ns, name}]
-		refs = append(refs, Ref{Kind: kind, Name: name, Field: path, Optional: optional, Found: found})
+func int32At(n *yaml.RNode, path ...string) *int32 {
+	v := scalarAt(n, path...)
+	if v == "" {
+		return nil
 	}
-	if envFrom, _ := rw.container.Pipe(yaml.Lookup("envFrom")); envFrom != nil {
-		elems, _ := envFrom.Elements()
-		for i, e := range elems {
-			p := base + ".envFrom[" + strconv.Itoa(i) + "]"
-			if name := scalarAt(e, "configMapRef", "name"); name != "" {
-				add("ConfigMap", name, p+".configMapRef.name", scalarAt(e, "configMapRef", "optional") == "true")
-			}
-			if name := scalarAt(e, "secretRef", "name"); name != "" {
-				add("Secret", name, p+".secretRef.name", scalarAt(e, "secretRef", "optional") == "true")
-			}
+	i, err := strconv.ParseInt(v, 10, 32)
+	if err != nil {
+		return nil
+	}
+	return ptr.To(int32(i))
+}
+
+// versionOf reads the Mastodon version from an image tag (ghcr.io/mastodon/mastodon:v4.3.2),
+// else from the app.kubernetes.io/version label; "" when neither tells.
+func versionOf(image, label string) string {
+	if at := strings.IndexByte(image, '@'); at >= 0 {
+		image = image[:at]
+	}
+	if colon := strings.LastIndexByte(image, ':'); colon >= 0 && !strings.Contains(image[colon:], "/") {
+		if v, err := layout.ParseMastodonVersion(image[colon+1:]); err == nil {
+			return v.String()
 		}
 	}
-	if env, _ := rw.container.Pipe(yaml.Lookup("env")); env != nil {
-		elems, _ := env.Elements()
-		for i, e := range elems {
-			p := base + ".env[" + strconv.Itoa(i) + "].valueFrom"
-			if name := scalarAt(e, "valueFrom", "configMapKeyRef", "name"); name != "" {
-				add("ConfigMap", name, p+".configMapKeyRef.name", scalarAt(e, "valueFrom", "configMapKeyRef", "optional") == "true")
-			}
-			if name := scalarAt(e, "valueFrom", "secretKeyRef", "name"); name != "" {
-				add("Secret", name, p+".secretKeyRef.name", scalarAt(e, "valueFrom", "secretKeyRef", "optional") == "true")
-			}
+	if v, err := layout.ParseMastodonVersion(label); err == nil {
+		return v.String()
+	}
+	return ""
+}
+
+// ContainerPath is the path of the Sidekiq container in the Deployment.
+func (w *Worker) ContainerPath() string {
+	return "spec.template.spec.containers[" + strconv.Itoa(w.Container) + "]"
+}
+
+// CommandField is the path of the container field holding Sidekiq's arguments.
+func (w *Worker) CommandField() string {
+	if sidekiqIndex(stringsAt(w.ContainerNode, "command")) >= 0 || len(stringsAt(w.ContainerNode, "args")) == 0 {
+		return w.ContainerPath() + ".command"
+	}
+	return w.ContainerPath() + ".args"
+}
+
+// Consumes reports whether w consumes queue.
+func (w *Worker) Consumes(queue string) bool {
+	for _, q := range w.Sidekiq.Queues {
+		if q.Name == queue {
+			return true
 		}
 	}
-	return refs
+	return false
 }

@@ -79,21 +79,22 @@ apiVersion: keda.sh/v1alpha1
 kind: ScaledObject
 metadata: {name: hook, namespace: social, annotations: {helm.sh/hook: pre-install}}
 `)
-	m, err := postrender.ReadRelease(nodes)
-	require.NoError(t, err)
+	m := postrender.Read(nodes)
 	require.Len(t, m.Workers, 1, "web runs puma, not sidekiq")
 	w := m.Workers[0]
 	assert.Equal(t, "sidekiq-main", w.Name)
+	assert.False(t, w.Labelled)
 	assert.Equal(t, 1, w.Index)
-	assert.Equal(t, 1, w.ContainerIndex)
-	assert.Equal(t, int32(12), *w.Concurrency)
-	assert.Equal(t, int32(30), *w.Timeout)
-	assert.Equal(t, []postrender.Queue{{Name: "default", Weight: ptr(int32(8))}, {Name: "push"}}, w.Queues)
+	assert.Equal(t, 1, w.Container)
+	assert.Equal(t, int32(12), w.Sidekiq.Concurrency)
+	assert.Equal(t, "-c", w.Sidekiq.ConcurrencyFrom)
+	assert.Equal(t, int32(30), *w.Sidekiq.Timeout)
+	assert.Equal(t, []postrender.Queue{{Name: "default", Weight: ptr(int32(8))}, {Name: "push"}}, w.Sidekiq.Queues)
 	assert.Equal(t, int32(2), *w.Replicas)
 	assert.Equal(t, int64(40), *w.GracePeriod)
 	assert.Equal(t, "4.3", w.Version, "the image tag says latest; the label tells")
-	assert.Empty(t, w.ArgsError)
-	assert.Equal(t, postrender.EnvVar{Value: "masto5", Literal: true, From: "ConfigMap env"}, w.Env["REDIS_NAMESPACE"])
+	assert.Empty(t, w.Sidekiq.Err)
+	assert.Equal(t, postrender.EnvVar{Value: "masto5", Literal: true, From: "ConfigMap env", Field: "spec.template.spec.containers[1].envFrom[0].configMapRef.name"}, w.Env["REDIS_NAMESPACE"])
 	assert.Equal(t, "10", w.Env["DB_POOL"].Value)
 	assert.Equal(t, &layout.SecretKeyRef{Name: "redis", Key: "password"}, w.Env["REDIS_PASSWORD"].Secret)
 	assert.Equal(t, []postrender.Ref{
@@ -108,7 +109,7 @@ metadata: {name: hook, namespace: social, annotations: {helm.sh/hook: pre-instal
 	require.Len(t, m.TriggerAuthentications, 1)
 	require.Len(t, m.HPAs, 1)
 	require.Len(t, m.ConfigMaps, 1)
-	assert.Len(t, m.Objects, 6)
+	assert.Len(t, m.Objects, 7, "every object, the hook included")
 }
 
 // TestReadReleaseChart reads a chart's release the way the transformer does: the worker
@@ -116,15 +117,18 @@ metadata: {name: hook, namespace: social, annotations: {helm.sh/hook: pre-instal
 func TestReadReleaseChart(t *testing.T) {
 	data, err := os.ReadFile("testdata/cases/legacy-chart-default/input.yaml")
 	require.NoError(t, err)
-	m, err := postrender.ReadRelease(readNodes(t, string(data)))
+	nodes, err := postrender.Parse(data)
 	require.NoError(t, err)
+	m := postrender.Read(nodes)
 	require.Len(t, m.Workers, 1)
 	w := m.Workers[0]
-	assert.Equal(t, "mastodon-sidekiq-all-queues", w.Name)
+	assert.Equal(t, "all-queues", w.Name)
+	assert.Equal(t, "mastodon-sidekiq-all-queues", w.Object.Name)
+	assert.True(t, w.Labelled)
 	assert.Equal(t, "mastodon", w.Release)
 	assert.Equal(t, "4.6", w.Version)
 	var queues []string
-	for _, q := range w.Queues {
+	for _, q := range w.Sidekiq.Queues {
 		queues = append(queues, q.Name)
 	}
 	assert.Contains(t, queues, layout.SchedulerQueue)

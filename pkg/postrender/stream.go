@@ -265,3 +265,14 @@ func uncommented(raw []byte) []byte {
 	}
 	return out
 }
+
+// Parse reads a YAML or JSON manifest stream as the post-renderer does: every document must
+// parse (the error names each broken document and its line), and the items of a `kind: List`
+// are objects of their own. It returns the objects in order, for Read.
+func Parse(data []byte) ([]*yaml.RNode, error) {
+	docs, err := parseStream(data)
+	if err != nil {
+		return nil, err
+	}
+	return objects(docs), nil
+}

@@ -43,7 +43,7 @@ spec:
     queues: [{name: default}, {name: ingress}, {name: mailers}, {name: scheduler}` + fasp(c.version) + `]
 `))
 			require.NoError(t, err)
-			set, err := render.Render(l)
+			set, err := render.FromLayout(l)
 			require.NoError(t, err)
 			triggers := set.ScaledObjects[0].Spec.Triggers
 			require.Len(t, triggers, 3, "two redis triggers and the latency trigger")
@@ -55,9 +55,10 @@ spec:
 			assert.Equal(t, "http://prometheus.monitoring:9090", lt.Metadata["serverAddress"])
 			assert.Equal(t, c.wantActivation, lt.Metadata["activationThreshold"])
 			assert.Nil(t, lt.AuthenticationRef)
-			d, _ := layout.Prepare(l)
-			assert.Equal(t, c.wantQuery, render.LatencyQuery(&d.Spec.Workers[0]))
-			assert.Empty(t, render.LatencyQuery(&d.Spec.Workers[1]))
+			d, _, err := layout.Resolve(l)
+			require.NoError(t, err)
+			assert.Equal(t, c.wantQuery, render.LatencyQuery(d.Workers[0]))
+			assert.Empty(t, render.LatencyQuery(d.Workers[1]))
 		})
 	}
 }

@@ -7,199 +7,113 @@ import (
 
 	kedav1alpha1 "github.com/kedacore/keda/v2/apis/keda/v1alpha1"
 	"github.com/mastoscale/mastoscale/pkg/layout"
-	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/utils/ptr"
 )
 
-// Set is what a layout renders to.
+// Set is what a layout renders to: the KEDA objects. The Deployments they scale are the
+// chart's: the official chart runs the layout's workers (values from `mastoscale
+// chart-values`), or the post-renderer and the KRM function clone the chart's own Deployment.
 type Set struct {
 	// TriggerAuthentication is nil when Redis needs no password or nothing is autoscaled.
 	TriggerAuthentication *kedav1alpha1.TriggerAuthentication
-	Deployments           []*appsv1.Deployment
 	ScaledObjects         []*kedav1alpha1.ScaledObject
 }
 
-// Objects returns every object in output order: the TriggerAuthentication, then each worker's
-// Deployment followed by its ScaledObject, in the layout's worker order.
+// Objects returns every object in output order: the TriggerAuthentication, then the
+// ScaledObjects in the layout's worker order.
 func (s *Set) Objects() []runtime.Object {
 	var out []runtime.Object
 	if s.TriggerAuthentication != nil {
 		out = append(out, s.TriggerAuthentication)
 	}
-	byTarget := map[string]*kedav1alpha1.ScaledObject{}
 	for _, so := range s.ScaledObjects {
-		byTarget[so.Spec.ScaleTargetRef.Name] = so
-	}
-	for _, d := range s.Deployments {
-		out = append(out, d)
-		if so, ok := byTarget[d.Name]; ok {
-			out = append(out, so)
-		}
+		out = append(out, so)
 	}
 	return out
 }
 
-// Render validates l (after defaulting a copy) and renders it. It fails with every
-// validation error when the layout is invalid; warnings do not stop it.
-func Render(l *layout.SidekiqLayout) (*Set, error) {
-	d, report := layout.Prepare(l)
-	if report.HasErrors() {
-		return nil, fmt.Errorf("invalid layout: %w", report.Err())
+// FromLayout resolves l (layout.Resolve: defaults, every rule) and renders it; the error names
+// every problem of an invalid layout.
+func FromLayout(l *layout.SidekiqLayout) (*Set, error) {
+	r, _, err := layout.Resolve(l)
+	if err != nil {
+		return nil, err
 	}
-	s := &Set{TriggerAuthentication: TriggerAuthenticationFor(d)}
-	for i := range d.Spec.Workers {
-		w := &d.Spec.Workers[i]
-		s.Deployments = append(s.Deployments, DeploymentFor(d, w))
-		if w.Autoscale == nil {
+	return Render(r)
+}
+
+// Render renders a resolved layout (layout.Resolve).
+func Render(l *layout.Layout) (*Set, error) {
+	s := &Set{}
+	for _, w := range l.Workers {
+		if !w.Autoscaled {
 			continue
 		}
-		so, err := ScaledObjectFor(d, w, DeploymentName(d, w))
+		so, err := ScaledObjectFor(l, w, l.DeploymentName(w))
 		if err != nil {
 			return nil, err
 		}
 		s.ScaledObjects = append(s.ScaledObjects, so)
 	}
-	if len(s.ScaledObjects) == 0 {
-		s.TriggerAuthentication = nil
+	if len(s.ScaledObjects) > 0 {
+		s.TriggerAuthentication = TriggerAuthenticationFor(l)
 	}
 	return s, nil
 }
 
-// DeploymentName is the Deployment of worker w: `<fullname>-sidekiq-<worker>`, as the charts name it.
-func DeploymentName(l *layout.SidekiqLayout, w *layout.Worker) string {
-	return layout.SidekiqDeploymentName(l.Spec.Release.Fullname, w.Name)
-}
-
-// SidekiqCommand is the container command of worker w:
-// `bundle exec sidekiq -c N [-t T] -q q1[,w1] -q q2 ...`. -t is written only when it differs
-// from Sidekiq's default.
-func SidekiqCommand(w *layout.Worker) []string {
-	cmd := []string{"bundle", "exec", "sidekiq", "-c", strconv.Itoa(int(*w.Concurrency))}
-	if w.Timeout != nil && *w.Timeout != layout.SidekiqDefaultTimeout {
-		cmd = append(cmd, "-t", strconv.Itoa(int(*w.Timeout)))
-	}
-	for _, q := range w.Queues {
-		arg := q.Name
-		if q.Weight != nil {
-			arg += "," + strconv.Itoa(int(*q.Weight))
-		}
-		cmd = append(cmd, "-q", arg)
-	}
-	return cmd
-}
-
-// DeploymentFor renders the Deployment of worker w of a defaulted layout: the chart's labels
-// and container name, the Sidekiq command, DB_POOL equal to the concurrency, REDIS_PASSWORD
-// from the layout's Redis secret, the environment from the chart's env ConfigMap (and, for
-// the legacy chart, its Secret), a grace period
-// above Sidekiq's timeout, no replicas when autoscaled, and Recreate with one replica for the
-// scheduler worker.
-func DeploymentFor(l *layout.SidekiqLayout, w *layout.Worker) *appsv1.Deployment {
-	labels := layout.SidekiqSelectorLabels(l.Spec.Release.Name, w.Name)
-	envFrom := []corev1.EnvFromSource{{
-		ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{
-			Name: layout.EnvConfigMapName(l.Spec.Release.Fullname),
-		}},
-	}}
-	if l.Spec.Release.Chart == string(layout.ChartLegacy) {
-		envFrom = append(envFrom, corev1.EnvFromSource{
-			SecretRef: &corev1.SecretEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: l.Spec.Release.Fullname}},
-		})
-	}
-	env := []corev1.EnvVar{DBPoolEnv(w)}
-	if a := l.Spec.Redis.Auth; a != nil && !a.Disabled {
-		env = append(env, corev1.EnvVar{Name: layout.EnvRedisPassword, ValueFrom: &corev1.EnvVarSource{
-			SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: a.SecretName}, Key: a.PasswordKey},
-		}})
-	}
-	d := &appsv1.Deployment{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
-		ObjectMeta: objectMeta(l, DeploymentName(l, w), labels),
-		Spec: appsv1.DeploymentSpec{
-			Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec: corev1.PodSpec{
-					TerminationGracePeriodSeconds: w.TerminationGracePeriodSeconds,
-					Containers: []corev1.Container{{
-						Name:    layout.AppName,
-						Image:   l.Spec.Image,
-						Command: SidekiqCommand(w),
-						EnvFrom: envFrom,
-						Env:     env,
-					}},
-				},
-			},
-		},
-	}
-	if w.Autoscale == nil {
-		d.Spec.Replicas = ptr.To(*w.Replicas)
-	}
-	if w.ConsumesScheduler() {
-		d.Spec.Strategy = appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType}
-	}
-	return d
-}
-
-// DBPoolEnv is DB_POOL set to the worker's concurrency: one connection per thread.
-func DBPoolEnv(w *layout.Worker) corev1.EnvVar {
-	return corev1.EnvVar{Name: layout.EnvDBPool, Value: strconv.Itoa(int(*w.Concurrency))}
-}
-
 // TriggerAuthenticationFor renders the TriggerAuthentication that hands KEDA the Redis
 // credentials from their Secret, or nil when Redis needs none.
-func TriggerAuthenticationFor(l *layout.SidekiqLayout) *kedav1alpha1.TriggerAuthentication {
-	a := l.Spec.Redis.Auth
-	if a == nil || a.Disabled {
+func TriggerAuthenticationFor(l *layout.Layout) *kedav1alpha1.TriggerAuthentication {
+	a := l.Redis.Auth
+	if a.Name == "" {
 		return nil
 	}
-	refs := []kedav1alpha1.AuthSecretTargetRef{{Parameter: "password", Name: a.SecretName, Key: a.PasswordKey}}
+	refs := []kedav1alpha1.AuthSecretTargetRef{{Parameter: "password", Name: a.Name, Key: a.PasswordKey}}
 	if a.UsernameKey != "" {
-		refs = append(refs, kedav1alpha1.AuthSecretTargetRef{Parameter: "username", Name: a.SecretName, Key: a.UsernameKey})
+		refs = append(refs, kedav1alpha1.AuthSecretTargetRef{Parameter: "username", Name: a.Name, Key: a.UsernameKey})
 	}
 	return &kedav1alpha1.TriggerAuthentication{
 		TypeMeta:   metav1.TypeMeta{APIVersion: kedav1alpha1.SchemeGroupVersion.String(), Kind: "TriggerAuthentication"},
-		ObjectMeta: objectMeta(l, a.TriggerAuthenticationName, nil),
+		ObjectMeta: objectMeta(l, l.Redis.TriggerAuthentication, nil),
 		Spec:       kedav1alpha1.TriggerAuthenticationSpec{SecretTargetRef: refs},
 	}
 }
 
 // ScaledObjectFor renders the ScaledObject of autoscaled worker w of a defaulted layout,
 // targeting the Deployment named target, and checks it with KEDA's own validators.
-func ScaledObjectFor(l *layout.SidekiqLayout, w *layout.Worker, target string) (*kedav1alpha1.ScaledObject, error) {
-	a := w.Autoscale
+func ScaledObjectFor(l *layout.Layout, w layout.Workload, target string) (*kedav1alpha1.ScaledObject, error) {
+	a := w.Scaling
 	so := &kedav1alpha1.ScaledObject{
 		TypeMeta:   metav1.TypeMeta{APIVersion: kedav1alpha1.SchemeGroupVersion.String(), Kind: "ScaledObject"},
-		ObjectMeta: objectMeta(l, target, layout.SidekiqSelectorLabels(l.Spec.Release.Name, w.Name)),
+		ObjectMeta: objectMeta(l, target, layout.SidekiqSelectorLabels(l.Release.Name, w.Name)),
 		Spec: kedav1alpha1.ScaledObjectSpec{
 			ScaleTargetRef:  &kedav1alpha1.ScaleTarget{APIVersion: "apps/v1", Kind: "Deployment", Name: target},
-			PollingInterval: a.PollingInterval,
-			CooldownPeriod:  a.CooldownPeriod,
-			MinReplicaCount: a.MinReplicas,
-			MaxReplicaCount: a.MaxReplicas,
-			Triggers:        Triggers(l, w),
+			PollingInterval: ptr.To(a.PollingInterval),
+			CooldownPeriod:  ptr.To(a.CooldownPeriod),
+			MinReplicaCount: ptr.To(a.MinReplicas),
+			MaxReplicaCount: ptr.To(a.MaxReplicas),
+			Triggers:        triggers(l, w),
 		},
 	}
-	if f := a.Fallback; f != nil && !f.Disabled {
-		so.Spec.Fallback = &kedav1alpha1.Fallback{FailureThreshold: *f.FailureThreshold, Replicas: *f.Replicas}
+	if a.FailureThreshold > 0 {
+		so.Spec.Fallback = &kedav1alpha1.Fallback{FailureThreshold: a.FailureThreshold, Replicas: a.FallbackReplicas}
 	}
-	if a.Behavior != nil && (a.Behavior.ScaleUp != nil || a.Behavior.ScaleDown != nil) {
+	if a.HasBehavior() {
 		so.Spec.Advanced = &kedav1alpha1.AdvancedConfig{
 			HorizontalPodAutoscalerConfig: &kedav1alpha1.HorizontalPodAutoscalerConfig{Behavior: a.Behavior.DeepCopy()},
 		}
 	}
-	if err := CheckWithKEDA(so); err != nil {
+	if err := checkWithKEDA(so); err != nil {
 		return nil, fmt.Errorf("worker %q: %w", w.Name, err)
 	}
 	return so, nil
 }
 
-// CheckWithKEDA runs KEDA's own cluster-free validators on so.
-func CheckWithKEDA(so *kedav1alpha1.ScaledObject) error {
+// checkWithKEDA runs KEDA's own cluster-free validators on so.
+func checkWithKEDA(so *kedav1alpha1.ScaledObject) error {
 	c := so.DeepCopy()
 	if err := kedav1alpha1.CheckReplicaCountBoundsAreValid(c); err != nil {
 		return fmt.Errorf("ScaledObject %s rejected by KEDA: %w", so.Name, err)
@@ -213,33 +127,33 @@ func CheckWithKEDA(so *kedav1alpha1.ScaledObject) error {
 	return nil
 }
 
-// Triggers renders one redis (or redis-sentinel) trigger per queue of w, with the queue's
+// triggers renders one redis (or redis-sentinel) trigger per queue of w, with the queue's
 // list name (namespaced when REDIS_NAMESPACE is set) and listLength as AverageValue target,
 // then the latency trigger when w has one.
-func Triggers(l *layout.SidekiqLayout, w *layout.Worker) []kedav1alpha1.ScaleTriggers {
-	r := &l.Spec.Redis
-	triggers := make([]kedav1alpha1.ScaleTriggers, 0, len(w.Queues))
+func triggers(l *layout.Layout, w layout.Workload) []kedav1alpha1.ScaleTriggers {
+	r := l.Redis
+	out := make([]kedav1alpha1.ScaleTriggers, 0, len(w.Queues)+1)
 	for _, q := range w.Queues {
 		md := connectionMetadata(r)
 		md["listName"] = layout.ListName(r.Namespace, q.Name)
-		md["listLength"] = strconv.FormatInt(w.ListLengthFor(q), 10)
-		if a := w.Autoscale.ActivationListLength; a != nil {
-			md["activationListLength"] = strconv.FormatInt(*a, 10)
+		md["listLength"] = strconv.FormatInt(q.ListLength, 10)
+		if w.Scaling.HasActivation {
+			md["activationListLength"] = strconv.FormatInt(w.Scaling.ActivationListLength, 10)
 		}
 		typ := "redis"
-		if r.Sentinel != nil {
+		if len(r.SentinelAddresses) > 0 {
 			typ = "redis-sentinel"
 		}
 		t := kedav1alpha1.ScaleTriggers{Type: typ, Metadata: md, MetricType: autoscalingv2.AverageValueMetricType}
-		if r.Auth != nil && !r.Auth.Disabled {
-			t.AuthenticationRef = &kedav1alpha1.AuthenticationRef{Name: r.Auth.TriggerAuthenticationName}
+		if r.TriggerAuthentication != "" {
+			t.AuthenticationRef = &kedav1alpha1.AuthenticationRef{Name: r.TriggerAuthentication}
 		}
-		triggers = append(triggers, t)
+		out = append(out, t)
 	}
-	if lt := w.Autoscale.LatencyTrigger; lt != nil {
-		triggers = append(triggers, LatencyTriggerFor(w))
+	if w.Scaling.LatencyExporter != "" {
+		out = append(out, latencyTrigger(w))
 	}
-	return triggers
+	return out
 }
 
 // NeverActivateSeconds is the activationThreshold of the latency trigger of a worker that may
@@ -253,57 +167,53 @@ const NeverActivateSeconds = 365 * 24 * 60 * 60
 // process reports the latency of every queue, so the series are copies of one value per
 // queue: take the max (the oldest job over the worker's queues), never the sum.
 // Mastodon's exporter labels the queue `queue`, sidekiq-prometheus-exporter labels it `name`.
-func LatencyQuery(w *layout.Worker) string {
-	if w.Autoscale == nil || w.Autoscale.LatencyTrigger == nil {
+func LatencyQuery(w layout.Workload) string {
+	if !w.Autoscaled || w.Scaling.LatencyExporter == "" {
 		return ""
 	}
 	label := "queue"
-	if w.Autoscale.LatencyTrigger.Exporter == layout.ExporterSidekiqPrometheus {
+	if w.Scaling.LatencyExporter == layout.ExporterSidekiqPrometheus {
 		label = "name"
 	}
-	names := make([]string, len(w.Queues))
-	for i, q := range w.Queues {
-		names[i] = q.Name
-	}
-	return fmt.Sprintf(`max(sidekiq_queue_latency_seconds{%s=~"%s"})`, label, strings.Join(names, "|"))
+	return fmt.Sprintf(`max(sidekiq_queue_latency_seconds{%s=~"%s"})`, label, strings.Join(w.QueueNames(), "|"))
 }
 
-// LatencyTriggerFor is the prometheus trigger of worker w's latency goal: the queue latency
+// latencyTrigger is the prometheus trigger of worker w's latency goal: the queue latency
 // against latencyTarget in seconds. Its metricType is Value: the HPA then asks for
 // ceil(replicas x latency / target) replicas, proportional to how far the goal is missed.
 // AverageValue would divide the latency by the replica count, as if each pod carried a share
 // of it; latency is not shared out, so AverageValue would scale in exactly when jobs wait.
-func LatencyTriggerFor(w *layout.Worker) kedav1alpha1.ScaleTriggers {
-	a := w.Autoscale
+func latencyTrigger(w layout.Workload) kedav1alpha1.ScaleTriggers {
+	a := w.Scaling
 	md := map[string]string{
-		"serverAddress": a.LatencyTrigger.ServerAddress,
+		"serverAddress": a.PrometheusAddress,
 		"query":         LatencyQuery(w),
 		"threshold":     strconv.FormatFloat(a.LatencyTarget.Seconds(), 'f', -1, 64),
 	}
-	if *a.MinReplicas == 0 {
+	if a.MinReplicas == 0 {
 		md["activationThreshold"] = strconv.Itoa(NeverActivateSeconds)
 	}
 	return kedav1alpha1.ScaleTriggers{Type: "prometheus", Metadata: md, MetricType: autoscalingv2.ValueMetricType}
 }
 
-func connectionMetadata(r *layout.Redis) map[string]string {
+func connectionMetadata(r layout.RedisTarget) map[string]string {
 	md := map[string]string{}
 	switch {
-	case r.Sentinel != nil:
-		md["addresses"] = strings.Join(r.Sentinel.Addresses, ",")
-		md["sentinelMaster"] = r.Sentinel.Master
+	case len(r.SentinelAddresses) > 0:
+		md["addresses"] = strings.Join(r.SentinelAddresses, ",")
+		md["sentinelMaster"] = r.SentinelMaster
 	case r.Address != "":
 		md["address"] = r.Address
 	default:
 		md["host"] = r.Host
-		md["port"] = strconv.Itoa(int(*r.Port))
+		md["port"] = strconv.Itoa(int(r.Port))
 	}
-	if r.DatabaseIndex != nil {
-		md["databaseIndex"] = strconv.Itoa(int(*r.DatabaseIndex))
+	if r.HasDatabaseIndex {
+		md["databaseIndex"] = strconv.Itoa(int(r.DatabaseIndex))
 	}
-	if r.TLS != nil && r.TLS.Enabled {
+	if r.TLS {
 		md["enableTLS"] = "true"
-		if r.TLS.UnsafeSSL {
+		if r.UnsafeSSL {
 			md["unsafeSsl"] = "true"
 		}
 	}
@@ -313,6 +223,6 @@ func connectionMetadata(r *layout.Redis) map[string]string {
 	return md
 }
 
-func objectMeta(l *layout.SidekiqLayout, name string, labels map[string]string) metav1.ObjectMeta {
-	return metav1.ObjectMeta{Name: name, Namespace: l.Metadata.Namespace, Labels: labels}
+func objectMeta(l *layout.Layout, name string, labels map[string]string) metav1.ObjectMeta {
+	return metav1.ObjectMeta{Name: name, Namespace: l.Namespace, Labels: labels}
 }
