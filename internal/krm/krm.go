@@ -18,40 +18,63 @@ import (
 // `mastoscale/<namespace>/<kind>_<name>.yaml`.
 const PathDir = "mastoscale"
 
-// Processor is the function: framework.Execute(krm.Processor, rw) runs it on a ResourceList.
-var Processor framework.ResourceListProcessor = framework.ResourceListProcessorFunc(Process)
-
-// Process transforms rl in place. Findings are appended to rl.Results. When any result is an
-// error, rl.Items are left as they came and Process returns rl.Results (a framework.Results),
-// so the function exits non-zero after writing the ResourceList.
-func Process(rl *framework.ResourceList) error {
-	config := ref(rl.FunctionConfig)
-	l, err := FunctionConfig(rl.FunctionConfig)
+// Run is the function on a ResourceList as kustomize or kpt send it on stdin. It returns the
+// ResourceList to write on stdout and its results: the items the function does not own byte
+// for byte, the edited and added ones, the functionConfig with any secret it states redacted,
+// and the results. When a result is an error the items are all left as they came (the caller
+// exits non-zero). It fails only on input that is not a ResourceList.
+func Run(data []byte) ([]byte, framework.Results, error) {
+	rl, err := readResourceList(data)
 	if err != nil {
-		rl.Results = append(rl.Results, &framework.Result{Severity: framework.Error, Message: err.Error(), ResourceRef: config})
-		return rl.Results
+		return nil, nil, err
 	}
-	out, res, err := postrender.Transform(rl.Items, postrender.Options{Layout: l})
+	results, e := process(rl.items, rl.functionConfig)
+	rl.redactSecrets()
+	encoded, err := encodeResults(results)
+	if err != nil {
+		return nil, nil, err
+	}
+	out, err := rl.write(e, encoded)
+	return out, results, err
+}
+
+// process runs the transformer on items with the layout of functionConfig fc, and returns the
+// results and, unless one of them is an error, the edits.
+func process(items []*yaml.RNode, fc *yaml.RNode) (framework.Results, postrender.Edits) {
+	config := ref(fc)
+	fail := func(results framework.Results, err error) (framework.Results, postrender.Edits) {
+		return append(results, &framework.Result{Severity: framework.Error, Message: err.Error(), ResourceRef: config}), nil
+	}
+	l, err := FunctionConfig(fc)
+	if err != nil {
+		return fail(nil, err)
+	}
+	e, res, err := postrender.Transform(items, postrender.Options{Layout: l})
+	var results framework.Results
 	if res != nil {
 		for _, f := range res.Findings {
-			rl.Results = append(rl.Results, result(f, config))
+			results = append(results, result(f, config))
 		}
 	}
-	if err != nil {
-		if rl.Results.ExitCode() == 0 {
-			// The transformer failed without an error finding: the error itself is the result.
-			rl.Results = append(rl.Results, &framework.Result{Severity: framework.Error, Message: err.Error(), ResourceRef: config})
-		}
-		return rl.Results
+	if err != nil && results.ExitCode() == 0 {
+		// The transformer failed without an error finding: the error itself is the result.
+		return fail(results, err)
 	}
-	if rl.Results.ExitCode() != 0 {
-		return rl.Results
+	if err != nil || results.ExitCode() != 0 {
+		return results, nil
 	}
-	if err := markAdded(rl.Items, out); err != nil {
-		return err
+	if err := markAdded(items, e.Apply(items)); err != nil {
+		return fail(results, err)
 	}
-	rl.Items = out
-	return nil
+	return results, e
+}
+
+// encodeResults writes results as the `results:` key of a ResourceList, or nothing.
+func encodeResults(results framework.Results) ([]byte, error) {
+	if len(results) == 0 {
+		return nil, nil
+	}
+	return yaml.MarshalWithOptions(map[string]any{"results": results}, &yaml.EncoderOptions{SeqIndent: yaml.CompactSequenceStyle})
 }
 
 // FunctionConfig parses the functionConfig strictly as a SidekiqLayout: an unknown field is an

@@ -23,15 +23,19 @@ type Result struct {
 	Findings []layout.Finding
 }
 
-// Transform returns the objects of a Mastodon release with autoscaled Sidekiq: nodes are the
-// objects in order (a ResourceList's items, say), the result the same with the release's
-// Sidekiq Deployments edited or replaced and the KEDA objects added. Nodes it does not own are
-// returned as they are. When it fails, the error names every problem and Result.Findings
-// carries each with its location; the returned nodes are then nil.
-func Transform(nodes []*yaml.RNode, opts Options) ([]*yaml.RNode, *Result, error) {
+// Edits say what becomes of the objects Transform owns (the release's Sidekiq Deployments and
+// KEDA objects): each is replaced by the nodes given, none to remove it. Objects without an
+// entry are not the transformer's and stay exactly as they are.
+type Edits map[*yaml.RNode][]*yaml.RNode
+
+// Apply returns nodes with the edits made, in order.
+func (e Edits) Apply(nodes []*yaml.RNode) []*yaml.RNode { return edits(e).apply(nodes) }
+
+// Transform plans the transformation of a Mastodon release into one with autoscaled Sidekiq:
+// nodes are the objects in order (a ResourceList's items, say); the edits replace the
+// release's Sidekiq Deployments with the layout's and add the KEDA objects. When it fails, the
+// error names every problem and Result.Findings carries each with its location.
+func Transform(nodes []*yaml.RNode, opts Options) (Edits, *Result, error) {
 	e, res, err := transformObjects(nodes, opts)
-	if err != nil {
-		return nil, res, err
-	}
-	return e.apply(nodes), res, nil
+	return Edits(e), res, err
 }
