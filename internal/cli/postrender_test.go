@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/mastoscale/mastoscale/internal/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	sigsyaml "sigs.k8s.io/yaml"
 )
 
 func release(t *testing.T) []byte {
@@ -78,4 +80,45 @@ func TestPostRenderErrorLogFlag(t *testing.T) {
 // getenv is an environment of the variables given, for Streams.Getenv.
 func getenv(vars map[string]string) func(string) string {
 	return func(key string) string { return vars[key] }
+}
+
+// TestPostRenderCheckJSONAndList: post-render reads a `kind: List` (here JSON, as kubectl
+// get -o json writes it) like a stream, and --check compares with a committed file in YAML or
+// in JSON alike.
+func TestPostRenderCheckJSONAndList(t *testing.T) {
+	var items []json.RawMessage
+	for _, doc := range strings.Split(string(release(t)), "\n---\n") {
+		js, err := sigsyaml.YAMLToJSON([]byte(doc))
+		require.NoError(t, err)
+		if string(js) != "null" {
+			items = append(items, js)
+		}
+	}
+	list, err := json.Marshal(map[string]any{"apiVersion": "v1", "kind": "List", "items": items})
+	require.NoError(t, err)
+	run := func(in []byte, args ...string) (int, string) {
+		var out, errOut bytes.Buffer
+		code := Run(append([]string{"post-render", "--preset", "split"}, args...), Streams{In: bytes.NewReader(in), Out: &out, ErrOut: &errOut})
+		return code, out.String() + errOut.String()
+	}
+	dir := t.TempDir()
+	committed := filepath.Join(dir, "rendered.yaml")
+	code, out := run(release(t), "--write", committed)
+	require.Zero(t, code, out)
+	code, out = run(list, "--check", committed)
+	assert.Zero(t, code, "the List's post-rendering is the stream's:\n%s", out)
+	assert.Contains(t, out, "is up to date")
+
+	fromList := filepath.Join(dir, "from-list.yaml")
+	code, out = run(list, "--write", fromList)
+	require.Zero(t, code, out)
+	written, err := os.ReadFile(fromList)
+	require.NoError(t, err)
+	assert.Contains(t, string(written), "kind: List", "a List comes back as a List")
+	committedJSON := filepath.Join(dir, "rendered.json")
+	asJSON, err := sigsyaml.YAMLToJSON(written)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(committedJSON, asJSON, 0o644))
+	code, out = run(release(t), "--check", committedJSON)
+	assert.Zero(t, code, "a JSON committed file checks against the stream's output:\n%s", out)
 }

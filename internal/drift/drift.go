@@ -52,6 +52,7 @@ func Parse(data []byte) ([]Object, error) {
 		if len(m) == 0 {
 			continue
 		}
+		pruneNulls(m)
 		id, err := identity(m)
 		if err != nil {
 			return nil, fmt.Errorf("object %d: %w", i+1, err)
@@ -63,6 +64,25 @@ func Parse(data []byte) ([]Object, error) {
 		objs = append(objs, Object{ID: id, Content: m})
 	}
 	return objs, nil
+}
+
+// pruneNulls drops fields whose value is null: the API server reads `annotations: null` (which
+// charts often render) as no annotations, so it is no difference.
+func pruneNulls(v any) {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, c := range t {
+			if c == nil {
+				delete(t, k)
+				continue
+			}
+			pruneNulls(c)
+		}
+	case []any:
+		for _, c := range t {
+			pruneNulls(c)
+		}
+	}
 }
 
 func identity(m map[string]any) (string, error) {

@@ -29,22 +29,50 @@ type document struct {
 	items []*yaml.RNode
 }
 
-// separator matches a line that starts a YAML document: `---` alone or followed by blanks,
-// a comment or the document's first value.
-var separator = regexp.MustCompile(`(?m)^---(?:[ \t].*)?\r?$`)
+// separatorLines returns the offsets of the lines that start a YAML document: `---` alone or
+// followed by blanks, a comment or the document's first value.
+func separatorLines(data []byte) []int {
+	var out []int
+	for at := 0; at < len(data); {
+		if isSeparator(data[at:]) {
+			out = append(out, at)
+		}
+		next := bytes.IndexByte(data[at:], '\n')
+		if next < 0 {
+			break
+		}
+		at += next + 1
+	}
+	return out
+}
+
+// isSeparator reports whether line (and what follows it) starts with a `---` line.
+func isSeparator(line []byte) bool {
+	if !bytes.HasPrefix(line, []byte("---")) {
+		return false
+	}
+	if len(line) == 3 {
+		return true
+	}
+	switch line[3] {
+	case '\n', ' ', '\t':
+		return true
+	case '\r':
+		return len(line) == 4 || line[4] == '\n'
+	}
+	return false
+}
 
 // splitStream cuts a YAML stream into its documents, keeping every byte: the documents' raw
 // bytes put together are the input. Bytes before the first `---` (a comment, say) form a
 // document of their own, numbered 0 when they hold no value.
 func splitStream(data []byte) []*document {
-	var bounds []int
-	starts := separator.FindAllIndex(data, -1)
-	if len(starts) == 0 || starts[0][0] > 0 {
+	starts := separatorLines(data)
+	bounds := make([]int, 0, len(starts)+1)
+	if len(starts) == 0 || starts[0] > 0 {
 		bounds = append(bounds, 0)
 	}
-	for _, s := range starts {
-		bounds = append(bounds, s[0])
-	}
+	bounds = append(bounds, starts...)
 	docs := make([]*document, 0, len(bounds))
 	line := 1
 	for i, from := range bounds {
@@ -191,25 +219,34 @@ func (e edits) touchesAny(nodes []*yaml.RNode) bool {
 	return false
 }
 
-// rewriteList replaces the List's items by their edits.
+// rewriteList replaces the List's items by their edits. The List is written again as a whole,
+// in block style (a JSON List comes back as YAML), without the writer's annotations on items.
 func (e edits) rewriteList(d *document) error {
 	seq := &yaml.Node{Kind: yaml.SequenceNode}
 	for _, item := range d.items {
-		nodes, ok := e[item]
-		if !ok {
-			nodes = []*yaml.RNode{item}
+		nodes, edited := e[item]
+		if !edited {
+			seq.Content = append(seq.Content, item.YNode())
+			continue
 		}
 		for _, n := range nodes {
+			if err := n.PipeE(yaml.ClearAnnotation(kioutil.SeqIndentAnnotation)); err != nil {
+				return err
+			}
+			if err := yaml.ClearEmptyAnnotations(n); err != nil {
+				return err
+			}
 			seq.Content = append(seq.Content, n.YNode())
 		}
 	}
-	return d.node.PipeE(yaml.SetField("items", yaml.NewRNode(seq)))
+	if err := d.node.PipeE(yaml.SetField("items", yaml.NewRNode(seq))); err != nil {
+		return err
+	}
+	blockStyle(d.node.YNode())
+	return nil
 }
 
-func startsWithSeparator(raw []byte) bool {
-	loc := separator.FindIndex(raw)
-	return loc != nil && loc[0] == 0
-}
+func startsWithSeparator(raw []byte) bool { return isSeparator(raw) }
 
 // writeNodes writes nodes as YAML documents, each after a `---` line (the first one without it
 // when it opens a stream that had none), in the sequence indentation each was read with.
@@ -226,19 +263,15 @@ func writeNodes(out *bytes.Buffer, nodes []*yaml.RNode, bare bool) {
 	}
 }
 
-// keepDeploymentStyle gives every Deployment the sequence indentation of its document: when
-// the transformer rewrites one, or makes objects after its pattern, they keep the chart's style.
+// keepDeploymentStyle gives every Deployment document the sequence indentation of its bytes:
+// when the transformer rewrites one, or makes objects after its pattern, they keep the
+// chart's style. (The items of a List are written with the List, in its style.)
 func keepDeploymentStyle(docs []*document) error {
 	for _, d := range docs {
-		nodes := d.items
-		if nodes == nil && d.node != nil {
-			nodes = []*yaml.RNode{d.node}
-		}
-		for _, n := range nodes {
-			if n.YNode().Kind == yaml.MappingNode && n.GetKind() == "Deployment" {
-				if err := keepSeqIndent(n, d.raw); err != nil {
-					return err
-				}
+		n := d.node
+		if n != nil && d.items == nil && n.YNode().Kind == yaml.MappingNode && n.GetKind() == "Deployment" {
+			if err := keepSeqIndent(n, d.raw); err != nil {
+				return err
 			}
 		}
 	}
