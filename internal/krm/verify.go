@@ -16,7 +16,8 @@ const NotRunHint = "the output has no ScaledObject: the mastoscale function did 
 	"and `kubectl kustomize` cannot run them at all"
 
 // Verify checks built output (what `kustomize build` printed) against the layout the function
-// was given, and returns every problem, or nil when the output carries the layout: a Deployment
+// was given, completed from the release as the function completes it (postrender.Resolve), and
+// returns every problem, or nil when the output carries the layout: a Deployment
 // per worker and a ScaledObject targeting each autoscaled one, no other Deployment running
 // Sidekiq, and nothing lint finds an error in (the Mastodon rules and the manifest rules, the
 // same ones `mastoscale lint` applies), nor replicas left on a scaled Deployment or a trigger's
@@ -25,11 +26,14 @@ const NotRunHint = "the output has no ScaledObject: the mastoscale function did 
 // A function cannot tell that it was not run; Verify is the check users and CI run on the
 // output instead.
 func Verify(l *layout.SidekiqLayout, items []*yaml.RNode) []string {
-	r, _, err := layout.Resolve(l)
+	m := postrender.Read(items)
+	if len(m.Workers) == 0 {
+		return []string{NotRunHint + "; and the output holds no Sidekiq Deployment at all"}
+	}
+	r, _, err := postrender.Resolve(items, postrender.Options{Layout: l})
 	if err != nil {
 		return []string{err.Error()}
 	}
-	m := postrender.Read(items)
 	var problems []string
 	if len(m.ScaledObjects) == 0 && slices.ContainsFunc(r.Workers, func(w layout.Workload) bool { return w.Autoscaled }) {
 		problems = append(problems, NotRunHint)
