@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	yamlv3 "go.yaml.in/yaml/v3"
+	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 )
@@ -17,12 +17,12 @@ import (
 // Parse decodes one SidekiqLayout document strictly: an unknown or duplicate field is an
 // error naming its path and line. Parse neither defaults nor validates.
 func Parse(data []byte) (*SidekiqLayout, error) {
-	var root yamlv3.Node
-	dec := yamlv3.NewDecoder(bytes.NewReader(data))
+	var root kyaml.Node
+	dec := kyaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&root); err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("parsing layout: %w", err)
 	}
-	var next yamlv3.Node
+	var next kyaml.Node
 	if err := dec.Decode(&next); err == nil && document(&next).Kind != 0 && document(&next).Tag != "!!null" {
 		return nil, fmt.Errorf("parsing layout: line %d: a layout file holds one document; split the others into their own files", document(&next).Line)
 	}
@@ -32,7 +32,7 @@ func Parse(data []byte) (*SidekiqLayout, error) {
 	if root.Kind == 0 {
 		return nil, errors.New("parsing layout: the document is empty")
 	}
-	if doc := document(&root); doc.Kind != yamlv3.MappingNode {
+	if doc := document(&root); doc.Kind != kyaml.MappingNode {
 		return nil, fmt.Errorf("parsing layout: line %d: a layout is a mapping with apiVersion, kind and spec", doc.Line)
 	}
 	js, err := yaml.YAMLToJSON(data)
@@ -71,7 +71,7 @@ func Load(path string) (*SidekiqLayout, error) {
 func Marshal(l *SidekiqLayout) ([]byte, error) { return yaml.Marshal(l) }
 
 // withLine prefixes a strict-decoding error with the line of the field it names.
-func withLine(root *yamlv3.Node, err error) error {
+func withLine(root *kyaml.Node, err error) error {
 	var fe kjson.FieldError
 	if !errors.As(err, &fe) {
 		return err
@@ -83,8 +83,8 @@ func withLine(root *yamlv3.Node, err error) error {
 	return errors.New(msg)
 }
 
-func document(n *yamlv3.Node) *yamlv3.Node {
-	if n.Kind == yamlv3.DocumentNode && len(n.Content) > 0 {
+func document(n *kyaml.Node) *kyaml.Node {
+	if n.Kind == kyaml.DocumentNode && len(n.Content) > 0 {
 		return n.Content[0]
 	}
 	return n
@@ -92,22 +92,22 @@ func document(n *yamlv3.Node) *yamlv3.Node {
 
 // lineOf follows a path like `spec.workers[0].queue` through the YAML tree and returns the
 // line of the last key it finds.
-func lineOf(n *yamlv3.Node, path string) int {
+func lineOf(n *kyaml.Node, path string) int {
 	line := 0
 	for _, step := range splitPath(path) {
 		if n == nil {
 			break
 		}
 		if idx, err := strconv.Atoi(step); err == nil {
-			if n.Kind != yamlv3.SequenceNode || idx >= len(n.Content) {
+			if n.Kind != kyaml.SequenceNode || idx >= len(n.Content) {
 				break
 			}
 			n = n.Content[idx]
 			line = n.Line
 			continue
 		}
-		var next *yamlv3.Node
-		if n.Kind == yamlv3.MappingNode {
+		var next *kyaml.Node
+		if n.Kind == kyaml.MappingNode {
 			for i := 0; i+1 < len(n.Content); i += 2 {
 				if n.Content[i].Value == step {
 					line = n.Content[i].Line
@@ -145,10 +145,10 @@ func splitPath(path string) []string {
 
 // duplicateKeys reports keys written twice in one mapping; YAML-to-JSON conversion would keep
 // only the last one silently.
-func duplicateKeys(n *yamlv3.Node, path string) []error {
+func duplicateKeys(n *kyaml.Node, path string) []error {
 	var errs []error
 	switch n.Kind {
-	case yamlv3.MappingNode:
+	case kyaml.MappingNode:
 		seen := map[string]bool{}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			key := n.Content[i].Value
@@ -162,7 +162,7 @@ func duplicateKeys(n *yamlv3.Node, path string) []error {
 			seen[key] = true
 			errs = append(errs, duplicateKeys(n.Content[i+1], child)...)
 		}
-	case yamlv3.SequenceNode:
+	case kyaml.SequenceNode:
 		for i, c := range n.Content {
 			errs = append(errs, duplicateKeys(c, fmt.Sprintf("%s[%d]", path, i))...)
 		}

@@ -5,8 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 
-	yaml "go.yaml.in/yaml/v2"
 	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/yaml"
 )
 
 // ToMap converts a typed object to its YAML/JSON map without the noise Go marshalling adds
@@ -76,8 +76,6 @@ func YAML(objs []runtime.Object) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		// Encoding the map directly skips sigs.k8s.io/yaml's JSON round trip, which dominated
-		// render time; the output is the same (sorted keys, the same quoting).
 		doc, err := yaml.Marshal(m)
 		if err != nil {
 			return nil, fmt.Errorf("encoding %T: %w", obj, err)
