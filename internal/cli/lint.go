@@ -21,12 +21,17 @@ const (
 
 const stdinName = "<stdin>"
 
+// lintFlags are the flags of `mastoscale lint`.
+type lintFlags struct {
+	layoutFile, version, output string
+	maxConnections, reserved    int32
+	warningsAsErrors            bool
+	// budgetFlagged and reservedFlagged tell that --max-connections and --reserved were given.
+	budgetFlagged, reservedFlagged bool
+}
+
 func newLintCommand(s Streams) *cobra.Command {
-	var (
-		layoutFile, version, output string
-		maxConnections, reserved    int32
-		warningsAsErrors            bool
-	)
+	f := &lintFlags{}
 	cmd := &cobra.Command{
 		Use:   "lint PATH... [-f layout.yaml | --max-connections N [--reserved N]] [--mastodon-version V] [-o text|json]",
 		Short: "Check hand-written Sidekiq Deployments, ScaledObjects and HPAs for the mistakes that break Mastodon",
@@ -59,89 +64,102 @@ Exit status: 0 no errors (warnings allowed), 1 errors (or warnings with
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, paths []string) error {
-			usage := func(format string, args ...any) error {
-				fmt.Fprintf(s.ErrOut, "mastoscale lint: "+format+"\n", args...)
-				return &ExitError{Code: lintExitInput}
-			}
-			if output != "text" && output != "json" {
-				return usage("--output must be text or json, not %q", output)
-			}
-			var opts lint.Options
-			if version != "" {
-				v, err := layout.ParseMastodonVersion(version)
-				if err != nil {
-					return usage("--mastodon-version: %v", err)
-				}
-				opts.MastodonVersion = &v
-			}
-			budget, err := lintBudget(cmd, layoutFile, maxConnections, reserved)
-			if err != nil {
-				return usage("%v", err)
-			}
-			opts.Budget = budget
-			if opts.MastodonVersion == nil && layoutFile != "" {
-				if l, err := layout.Load(layoutFile); err == nil && l.Spec.MastodonVersion != "" {
-					if v, err := layout.ParseMastodonVersion(l.Spec.MastodonVersion); err == nil {
-						opts.MastodonVersion = &v
-					}
-				}
-			}
-			sources, err := readLintSources(paths, s.In)
-			if err != nil {
-				return usage("%v", err)
-			}
-			findings, err := lint.Lint(sources, opts)
-			if err != nil {
-				return usage("%v", err)
-			}
-			if output == "json" {
-				err = lint.WriteJSON(s.Out, findings)
-			} else {
-				objects := 0
-				for _, src := range sources {
-					objects += len(src.Nodes)
-				}
-				err = lint.WriteText(s.Out, findings, len(sources), objects)
-			}
-			if err != nil {
-				return err
-			}
-			errs := lint.Errors(findings)
-			if errs > 0 || (warningsAsErrors && len(findings) > 0) {
-				return &ExitError{Code: lintExitFindings}
-			}
-			return nil
+			f.budgetFlagged, f.reservedFlagged = cmd.Flags().Changed("max-connections"), cmd.Flags().Changed("reserved")
+			return runLint(s, f, paths)
 		},
 	}
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		fmt.Fprintf(s.ErrOut, "mastoscale lint: %v\n", err)
 		return &ExitError{Code: lintExitInput}
 	})
-	f := cmd.Flags()
-	f.StringVarP(&layoutFile, "file", "f", "", "layout whose spec.database (maxConnections, reserved) and mastodonVersion apply")
-	f.Int32Var(&maxConnections, "max-connections", 0, "Postgres (or PgBouncer) max_connections the workers must fit at max replicas")
-	f.Int32Var(&reserved, "reserved", 0, "connections reserved for web, streaming and other clients (with --max-connections)")
-	f.StringVar(&version, "mastodon-version", "", "Mastodon version of every Deployment (default: read from image tags and labels)")
-	f.StringVarP(&output, "output", "o", "text", "output format: text or json")
-	f.BoolVar(&warningsAsErrors, "warnings-as-errors", false, "exit 1 on warnings too")
+	fl := cmd.Flags()
+	fl.StringVarP(&f.layoutFile, "file", "f", "", "layout whose spec.database (maxConnections, reserved) and mastodonVersion apply")
+	fl.Int32Var(&f.maxConnections, "max-connections", 0, "Postgres (or PgBouncer) max_connections the workers must fit at max replicas")
+	fl.Int32Var(&f.reserved, "reserved", 0, "connections reserved for web, streaming and other clients (with --max-connections)")
+	fl.StringVar(&f.version, "mastodon-version", "", "Mastodon version of every Deployment (default: read from image tags and labels)")
+	fl.StringVarP(&f.output, "output", "o", "text", "output format: text or json")
+	fl.BoolVar(&f.warningsAsErrors, "warnings-as-errors", false, "exit 1 on warnings too")
 	return cmd
 }
 
-// lintBudget is the connection limit from --max-connections, or from the layout's
+func runLint(s Streams, f *lintFlags, paths []string) error {
+	usage := func(format string, args ...any) error {
+		fmt.Fprintf(s.ErrOut, "mastoscale lint: "+format+"\n", args...)
+		return &ExitError{Code: lintExitInput}
+	}
+	if f.output != "text" && f.output != "json" {
+		return usage("--output must be text or json, not %q", f.output)
+	}
+	opts, err := f.options()
+	if err != nil {
+		return usage("%v", err)
+	}
+	sources, err := readLintSources(paths, s.In)
+	if err != nil {
+		return usage("%v", err)
+	}
+	findings, err := lint.Lint(sources, opts)
+	if err != nil {
+		return usage("%v", err)
+	}
+	if f.output == "json" {
+		err = lint.WriteJSON(s.Out, findings)
+	} else {
+		objects := 0
+		for _, src := range sources {
+			objects += len(src.Nodes)
+		}
+		err = lint.WriteText(s.Out, findings, len(sources), objects)
+	}
+	if err != nil {
+		return err
+	}
+	if lint.Errors(findings) > 0 || (f.warningsAsErrors && len(findings) > 0) {
+		return &ExitError{Code: lintExitFindings}
+	}
+	return nil
+}
+
+// options are lint's options from the flags: the Mastodon version (--mastodon-version, else
+// the layout's) and the connection budget.
+func (f *lintFlags) options() (lint.Options, error) {
+	var opts lint.Options
+	if f.version != "" {
+		v, err := layout.ParseMastodonVersion(f.version)
+		if err != nil {
+			return opts, fmt.Errorf("--mastodon-version: %w", err)
+		}
+		opts.MastodonVersion = &v
+	}
+	budget, err := f.budget()
+	if err != nil {
+		return opts, err
+	}
+	opts.Budget = budget
+	if opts.MastodonVersion == nil && f.layoutFile != "" {
+		if l, err := layout.Load(f.layoutFile); err == nil && l.Spec.MastodonVersion != "" {
+			if v, err := layout.ParseMastodonVersion(l.Spec.MastodonVersion); err == nil {
+				opts.MastodonVersion = &v
+			}
+		}
+	}
+	return opts, nil
+}
+
+// budget is the connection limit from --max-connections, or from the layout's
 // spec.database; nil when neither gives one.
-func lintBudget(cmd *cobra.Command, layoutFile string, maxConnections, reserved int32) (*lint.Budget, error) {
-	flagged := cmd.Flags().Changed("max-connections")
-	if cmd.Flags().Changed("reserved") && !flagged {
+func (f *lintFlags) budget() (*lint.Budget, error) {
+	if f.reservedFlagged && !f.budgetFlagged {
 		return nil, fmt.Errorf("--reserved needs --max-connections")
 	}
 	var b *lint.Budget
 	switch {
-	case flagged && layoutFile != "":
+	case f.budgetFlagged && f.layoutFile != "":
 		return nil, fmt.Errorf("give -f or --max-connections, not both")
-	case flagged:
-		b = &lint.Budget{MaxConnections: maxConnections, Reserved: reserved, Field: "--max-connections"}
-	case layoutFile != "":
-		l, err := layout.Load(layoutFile)
+	case f.budgetFlagged:
+		b = &lint.Budget{MaxConnections: f.maxConnections, Reserved: f.reserved, Field: "--max-connections"}
+	case f.layoutFile != "":
+		l, err := layout.Load(f.layoutFile)
 		if err != nil {
 			return nil, err
 		}
@@ -149,7 +167,7 @@ func lintBudget(cmd *cobra.Command, layoutFile string, maxConnections, reserved 
 			return nil, nil
 		}
 		b = &lint.Budget{MaxConnections: l.Spec.Database.MaxConnections, Reserved: l.Spec.Database.Reserved,
-			File: layoutFile, Field: "spec.database.maxConnections"}
+			File: f.layoutFile, Field: "spec.database.maxConnections"}
 	default:
 		return nil, nil
 	}
@@ -175,57 +193,56 @@ func readLintSources(paths []string, stdin io.Reader) ([]lint.Source, error) {
 		return nil
 	}
 	for _, p := range paths {
-		if p == "-" {
-			data, err := io.ReadAll(stdin)
-			if err != nil {
+		var err error
+		switch info, statErr := os.Stat(p); {
+		case p == "-":
+			var data []byte
+			if data, err = io.ReadAll(stdin); err != nil {
 				return nil, fmt.Errorf("reading stdin: %w", err)
 			}
-			if err := read(stdinName, data); err != nil {
-				return nil, err
+			err = read(stdinName, data)
+		case statErr != nil:
+			return nil, statErr
+		case info.IsDir():
+			err = readLintDir(p, read)
+		default:
+			var data []byte
+			if data, err = os.ReadFile(p); err == nil {
+				err = read(p, data)
 			}
-			continue
 		}
-		info, err := os.Stat(p)
 		if err != nil {
 			return nil, err
-		}
-		if !info.IsDir() {
-			data, err := os.ReadFile(p)
-			if err != nil {
-				return nil, err
-			}
-			if err := read(p, data); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		found := 0
-		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if d.IsDir() {
-				if path != p && strings.HasPrefix(d.Name(), ".") {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-			if ext := filepath.Ext(path); ext != ".yaml" && ext != ".yml" {
-				return nil
-			}
-			data, err := os.ReadFile(path)
-			if err != nil {
-				return err
-			}
-			found++
-			return read(path, data)
-		})
-		if err != nil {
-			return nil, err
-		}
-		if found == 0 {
-			return nil, fmt.Errorf("%s: no *.yaml or *.yml files", p)
 		}
 	}
 	return sources, nil
+}
+
+// readLintDir reads every *.yaml and *.yml file under dir, hidden directories skipped.
+func readLintDir(dir string, read func(string, []byte) error) error {
+	found := 0
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if path != dir && strings.HasPrefix(d.Name(), ".") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if ext := filepath.Ext(path); ext != ".yaml" && ext != ".yml" {
+			return nil
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		found++
+		return read(path, data)
+	})
+	if err == nil && found == 0 {
+		err = fmt.Errorf("%s: no *.yaml or *.yml files", dir)
+	}
+	return err
 }

@@ -31,17 +31,7 @@ func (c *checker) checkTriggers(a *autoscaler) {
 		c.checkPasswords(a.obj, tp, meta)
 		if name := scalar(t, "authenticationRef", "name"); name != "" && !authSeen[name] {
 			authSeen[name] = true
-			kind := scalar(t, "authenticationRef", "kind")
-			if kind == "" {
-				kind = "TriggerAuthentication"
-			}
-			ns := a.obj.Namespace
-			if kind == "ClusterTriggerAuthentication" {
-				ns = ""
-			}
-			if c.find(kind, ns, name) == nil {
-				c.missing(a.obj, tp+".authenticationRef.name", kind, name, "the trigger cannot authenticate until it exists")
-			}
+			c.checkAuthenticationRef(a.obj, t, tp, name)
 		}
 		if !slices.Contains(redisListTriggers, scalar(t, "type")) || w == nil {
 			continue
@@ -76,6 +66,21 @@ func (c *checker) checkTriggers(a *autoscaler) {
 				"Deployment %s consumes queue %q, but no redis trigger reads it: a backlog there never scales the Deployment up; add a trigger with listName %s",
 				w.Object.Name, q.Name, layout.ListName(c.knownNamespace(w), q.Name))
 		}
+	}
+}
+
+// checkAuthenticationRef: the TriggerAuthentication a trigger names is in the set.
+func (c *checker) checkAuthenticationRef(so *postrender.Object, t *yaml.RNode, tp, name string) {
+	kind := scalar(t, "authenticationRef", "kind")
+	if kind == "" {
+		kind = "TriggerAuthentication"
+	}
+	ns := so.Namespace
+	if kind == "ClusterTriggerAuthentication" {
+		ns = ""
+	}
+	if c.find(kind, ns, name) == nil {
+		c.missing(so, tp+".authenticationRef.name", kind, name, "the trigger cannot authenticate until it exists")
 	}
 }
 
