@@ -25,6 +25,10 @@ func Values(l *layout.SidekiqLayout, o Options) (map[string]any, error) {
 		return nil, fmt.Errorf("invalid layout: %w", report.Err())
 	}
 	spec := layout.Clone(l).Spec
+	if spec.Preset != "" {
+		// The chart knows no presets: it gets the preset's workers.
+		spec.Workers, spec.Preset = layout.Clone(defaulted).Spec.Workers, ""
+	}
 	for i := range spec.Workers {
 		a := spec.Workers[i].Autoscale
 		if a == nil || (a.LatencyTarget == nil && a.ThroughputPerThread == nil) {

@@ -44,6 +44,13 @@ func Default(l *SidekiqLayout) *SidekiqLayout {
 	if s.Release.Fullname == "" {
 		s.Release.Fullname = Fullname(s.Release.Name)
 	}
+	if s.Preset != "" && len(s.Workers) == 0 {
+		if v, err := ParseMastodonVersion(s.MastodonVersion); err == nil {
+			if p, err := Preset(s.Preset, v); err == nil {
+				s.Workers = p.Spec.Workers
+			}
+		}
+	}
 	defaultRedis(s)
 	for i := range s.Workers {
 		defaultWorker(&s.Workers[i])

@@ -41,6 +41,10 @@ type Spec struct {
 	Redis Redis `json:"redis,omitempty"`
 	// Database is the Postgres connection budget the layout must fit at max replicas.
 	Database Database `json:"database,omitempty"`
+	// Preset builds the workers from a built-in layout (Presets) for the Mastodon version, as
+	// --preset does; a layout has a preset or workers, not both. Given to the post-renderer or
+	// the KRM function with neither, the release's own workers are autoscaled (attach).
+	Preset string `json:"preset,omitempty"`
 	// Workers are the Sidekiq worker groups, one Deployment each.
 	Workers []Worker `json:"workers"`
 }

@@ -55,6 +55,7 @@ func Validate(l *SidekiqLayout) Report {
 	v, versionOK := validateVersion(&r, l.Spec.MastodonVersion, spec.Child("mastodonVersion"))
 	validateRelease(&r, l.Spec.Release, spec.Child("release"))
 	validateRedis(&r, &l.Spec, spec.Child("redis"))
+	validatePreset(&r, &l.Spec, v, spec.Child("preset"))
 	validateWorkers(&r, &l.Spec, v, versionOK, spec.Child("workers"))
 	validateDatabase(&r, l.Spec.Database, spec.Child("database"))
 	rules := Check(Installation{
@@ -404,5 +405,28 @@ func validateDatabase(r *problems, d Database, path *field.Path) {
 	}
 	if d.MaxConnections > 0 && d.Reserved >= d.MaxConnections {
 		r.errorf(path.Child("reserved"), d.Reserved, "leaves no connections for Sidekiq under maxConnections (%d)", d.MaxConnections)
+	}
+}
+
+// validatePreset checks spec.preset. Default expands a known preset into the workers, so
+// here the workers are the preset's, unless the layout listed its own too.
+func validatePreset(r *problems, s *Spec, v MastodonVersion, path *field.Path) {
+	if s.Preset == "" {
+		return
+	}
+	p, err := Preset(s.Preset, v)
+	if err != nil {
+		r.add(Error, field.NotSupported(path, s.Preset, Presets))
+		return
+	}
+	names := func(ws []Worker) []string {
+		out := make([]string, len(ws))
+		for i, w := range ws {
+			out[i] = w.Name
+		}
+		return out
+	}
+	if !slices.Equal(names(s.Workers), names(p.Spec.Workers)) {
+		r.errorf(path, s.Preset, "a layout has a preset or workers, not both: remove spec.preset or spec.workers")
 	}
 }

@@ -12,8 +12,17 @@ type Options struct {
 	// the workers the release already runs, with everything inferred.
 	Layout *layout.SidekiqLayout
 	// Preset names a built-in layout (layout.Presets) to build for the Mastodon version the
-	// release runs; it is used when Layout is nil.
+	// release runs; it is used when Layout is nil. A Layout may name one too (spec.preset).
 	Preset string
+}
+
+// attach tells that the release's own workers are to be autoscaled: no layout and no preset,
+// or a layout that lists no workers and names no preset.
+func (o Options) attach() bool {
+	if o.Layout == nil {
+		return o.Preset == ""
+	}
+	return len(o.Layout.Spec.Workers) == 0 && o.Layout.Spec.Preset == ""
 }
 
 // Result is what Transform found besides the objects.

@@ -38,6 +38,11 @@ func inferLayout(m *Manifests, r *release, opts Options, f *findings) *layout.Si
 	version, versionOK := inferVersion(opts.Layout, first, f)
 	var l *layout.SidekiqLayout
 	switch {
+	case opts.attach() && opts.Layout != nil:
+		// A layout without workers or preset states only what differs (Redis, the budget):
+		// the release's own workers are autoscaled with it.
+		l = layout.Clone(opts.Layout)
+		l.Spec.Workers = attachLayout(r, f).Spec.Workers
 	case opts.Layout != nil:
 		l = layout.Clone(opts.Layout)
 	case opts.Preset != "":

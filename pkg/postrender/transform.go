@@ -131,7 +131,7 @@ func selectReleases(m *Manifests, opts Options, f *findings) ([]*release, bool) 
 			len(m.Objects), layout.LabelComponent, layout.ComponentPrefix, layout.LabelPartOf, layout.PartOfRails)
 		return nil, false
 	}
-	if opts.Layout == nil && opts.Preset == "" {
+	if opts.attach() && (opts.Layout == nil || opts.Layout.Spec.Release.Name == "") {
 		return all, true
 	}
 	names := make([]string, len(all))
@@ -160,7 +160,7 @@ func selectReleases(m *Manifests, opts Options, f *findings) ([]*release, bool) 
 // Deployments, ScaledObjects and TriggerAuthentication.
 func planRelease(m *Manifests, r *release, opts Options, f *findings) *plan {
 	var errs findings
-	attach := opts.Layout == nil && opts.Preset == ""
+	attach := opts.attach()
 	for _, rw := range r.workers {
 		if rw.Sidekiq.Err != "" && attach {
 			errs.addLayout(layout.Error, workersPath, rw.Ref(), "cannot read the Sidekiq command: %s: give a layout (-f) that lists the workers", rw.Sidekiq.Err)
