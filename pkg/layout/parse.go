@@ -9,8 +9,8 @@ import (
 	"strconv"
 	"strings"
 
-	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 	kjson "sigs.k8s.io/json"
+	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 	"sigs.k8s.io/yaml"
 )
 
