@@ -82,11 +82,7 @@ func writeResults(w io.Writer, results framework.Results) {
 
 // runStandalone transforms manifest files with a layout file, as the post-renderer would.
 func runStandalone(s Streams, args []string) error {
-	l, err := layout.Load(args[0])
-	if err != nil {
-		return err
-	}
-	input, err := readManifests(s, args[1:])
+	l, input, err := layoutAndManifests(s, args)
 	if err != nil {
 		return err
 	}
@@ -104,6 +100,16 @@ func runStandalone(s Streams, args []string) error {
 	}
 	_, err = s.Out.Write(out.Bytes())
 	return err
+}
+
+// layoutAndManifests reads the layout file args[0] and the manifests of the rest.
+func layoutAndManifests(s Streams, args []string) (*layout.SidekiqLayout, []byte, error) {
+	l, err := layout.Load(args[0])
+	if err != nil {
+		return nil, nil, err
+	}
+	input, err := readManifests(s, args[1:])
+	return l, input, err
 }
 
 // readManifests reads the manifest files ("-" is stdin, none is stdin) as one stream.
@@ -138,11 +144,7 @@ func runVerify(s Streams, args []string) error {
 	if len(args) == 0 {
 		return fmt.Errorf("--verify needs the layout the function was given: mastoscale fn --verify LAYOUT [MANIFEST... | -]")
 	}
-	l, err := layout.Load(args[0])
-	if err != nil {
-		return err
-	}
-	input, err := readManifests(s, args[1:])
+	l, input, err := layoutAndManifests(s, args)
 	if err != nil {
 		return err
 	}
