@@ -56,12 +56,13 @@ example-kustomize: build $(KUSTOMIZE)
 	$(KUSTOMIZE) build --enable-alpha-plugins --enable-exec kustomize/autoscaled | bin/mastoscale fn --verify kustomize/autoscaled/sidekiq-layout.yaml
 
 # release-snapshot builds the release archives, the Helm 4 plugin tarballs and checksums.txt
-# into dist/ for every platform (.goreleaser.yaml). goreleaser reads the commit only from a
+# into dist/ for every platform (.goreleaser.yaml), and with HELM_PLUGIN_SIGNING_KEY=<gpg key>
+# the plugin tarballs' .prov signatures. goreleaser reads the commit only from a
 # checkout with a git remote; without one (a fresh `git init`, a worktree of one) it is given
 # this directory as origin, for this run only.
 release-snapshot: $(GORELEASER)
 	$(if $(shell git remote),,GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=remote.origin.url GIT_CONFIG_VALUE_0=$(CURDIR)) \
-	$(GORELEASER) release --snapshot --clean
+	$(GORELEASER) release --snapshot --clean $(if $(HELM_PLUGIN_SIGNING_KEY),,--skip=sign)
 
 tools: $(HELM3) $(HELM4) $(KUSTOMIZE) $(GORELEASER) $(HELMFILE)
 
