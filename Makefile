@@ -5,13 +5,18 @@ TOOLS     := $(CACHE)/tools
 HELM3     := $(TOOLS)/helm-v3.22.0/helm
 HELM4     := $(TOOLS)/helm-v4.3.1/helm
 KUSTOMIZE := $(TOOLS)/kustomize-v5.8.2/kustomize
+GORELEASER := $(TOOLS)/goreleaser-v2.15.1/goreleaser
+HELMFILE_VERSION := v1.8.0
+HELMFILE  := $(TOOLS)/helmfile-$(HELMFILE_VERSION)/helmfile
 
 # Tests that drive the real binaries find them here; without them they skip, or fail when CI=true.
 export MASTOSCALE_HELM3     = $(HELM3)
 export MASTOSCALE_HELM4     = $(HELM4)
 export MASTOSCALE_KUSTOMIZE = $(KUSTOMIZE)
+export MASTOSCALE_GORELEASER = $(GORELEASER)
+export MASTOSCALE_HELMFILE = $(HELMFILE)
 
-.PHONY: run build test unit update bench tools helm-plugin plots example-kustomize
+.PHONY: run build test unit update bench tools helm-plugin plots example-kustomize release-snapshot
 run:
 	$(GO) run ./cmd/mastoscale render
 
@@ -50,7 +55,16 @@ plots:
 example-kustomize: build $(KUSTOMIZE)
 	$(KUSTOMIZE) build --enable-alpha-plugins --enable-exec kustomize/autoscaled | bin/mastoscale fn --verify kustomize/autoscaled/sidekiq-layout.yaml
 
-tools: $(HELM3) $(HELM4) $(KUSTOMIZE)
+# release-snapshot builds the release archives, the Helm 4 plugin tarballs and checksums.txt
+# into dist/ for every platform (.goreleaser.yaml), and with HELM_PLUGIN_SIGNING_KEY=<gpg key>
+# the plugin tarballs' .prov signatures. goreleaser reads the commit only from a
+# checkout with a git remote; without one (a fresh `git init`, a worktree of one) it is given
+# this directory as origin, for this run only.
+release-snapshot: $(GORELEASER)
+	$(if $(shell git remote),,GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=remote.origin.url GIT_CONFIG_VALUE_0=$(CURDIR)) \
+	$(GORELEASER) release --snapshot --clean $(if $(HELM_PLUGIN_SIGNING_KEY),,--skip=sign)
+
+tools: $(HELM3) $(HELM4) $(KUSTOMIZE) $(GORELEASER) $(HELMFILE)
 
 # The real helm and kustomize binaries, built from the Go module proxy and cached by version
 # outside the repository.
@@ -60,5 +74,16 @@ $(HELM4):
 	GOBIN=$(dir $@) GOFLAGS=-mod=mod $(GO) install helm.sh/helm/v4/cmd/helm@v4.3.1
 $(KUSTOMIZE):
 	GOBIN=$(dir $@) GOFLAGS=-mod=mod $(GO) install sigs.k8s.io/kustomize/kustomize/v5@v5.8.2
+$(GORELEASER):
+	GOBIN=$(dir $@) GOFLAGS=-mod=mod $(GO) install github.com/goreleaser/goreleaser/v2@v2.15.1
+# helmfile's go.mod has replace directives, which `go install module@version` refuses: build the
+# module downloaded from the proxy as the main module, in a scratch copy (the cache is read-only).
+$(HELMFILE):
+	@set -e; src=$$(mktemp -d); trap 'rm -rf "$$src"' EXIT; \
+	$(GO) mod download github.com/helmfile/helmfile@$(HELMFILE_VERSION); \
+	cp -R "$$($(GO) env GOMODCACHE)/github.com/helmfile/helmfile@$(HELMFILE_VERSION)/." "$$src"; chmod -R u+w "$$src"; \
+	mkdir -p $(dir $@); echo "building helmfile $(HELMFILE_VERSION) into $@"; \
+	cd "$$src" && GOFLAGS=-mod=readonly $(GO) build -trimpath -o $@.tmp \
+	  -ldflags "-s -w -X go.szostok.io/version.version=$(HELMFILE_VERSION)" . && mv $@.tmp $@
 
 -include test/e2e/e2e.mk

@@ -2,9 +2,11 @@ package cli_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -52,11 +54,29 @@ func TestCommands(t *testing.T) {
 	}
 }
 
+// TestVersion runs `version` in the test binary, which Go builds without VCS stamping: the
+// build info's "(devel)"; -o json carries the same version.
 func TestVersion(t *testing.T) {
-	var out bytes.Buffer
-	code := cli.Run([]string{"version"}, cli.Streams{In: strings.NewReader(""), Out: &out, ErrOut: &out})
-	assert.Equal(t, 0, code)
-	assert.Equal(t, "mastoscale dev\n", out.String())
+	run := func(args ...string) (int, string, string) {
+		var out, errOut bytes.Buffer
+		code := cli.Run(args, cli.Streams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut})
+		return code, out.String(), errOut.String()
+	}
+	code, out, errOut := run("version")
+	require.Equal(t, 0, code, errOut)
+	assert.Equal(t, "mastoscale (devel)\n", out)
+
+	code, out, errOut = run("version", "-o", "json")
+	require.Equal(t, 0, code, errOut)
+	var v struct{ Version, GoVersion string }
+	require.NoError(t, json.Unmarshal([]byte(out), &v), out)
+	assert.Equal(t, "(devel)", v.Version)
+	assert.Equal(t, runtime.Version(), v.GoVersion)
+
+	code, out, errOut = run("version", "-o", "yaml")
+	assert.Equal(t, 1, code)
+	assert.Empty(t, out)
+	assert.Contains(t, errOut, `--output must be text or json, not "yaml"`)
 }
 
 // TestRenderCheckAndWrite is the drift workflow of a GitOps repository: --write regenerates

@@ -43,9 +43,6 @@ type ExitError struct{ Code int }
 
 func (e *ExitError) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
 
-// Version is set at build time with -ldflags "-X github.com/mastoscale/mastoscale/internal/cli.Version=...".
-var Version = "dev"
-
 // NewRootCommand builds the mastoscale command tree on the given streams.
 func NewRootCommand(s Streams) *cobra.Command {
 	root := &cobra.Command{
@@ -94,16 +91,4 @@ func Run(args []string, s Streams) int {
 	}
 	fmt.Fprintf(s.ErrOut, "mastoscale: %v\n", err)
 	return 1
-}
-
-func newVersionCommand(s Streams) *cobra.Command {
-	return &cobra.Command{
-		Use:   "version",
-		Short: "Print the mastoscale version",
-		Args:  cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
-			_, err := fmt.Fprintf(s.Out, "mastoscale %s\n", Version)
-			return err
-		},
-	}
 }
