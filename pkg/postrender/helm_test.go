@@ -115,7 +115,7 @@ spec:
 	return path
 }
 
-const brokenMessage = `spec.workers[0].autoscale: Invalid value: "": worker "everything" consumes "scheduler", which must run in exactly one process`
+const brokenMessage = `spec.workers[0].autoscale: worker "everything" consumes "scheduler", which must run in exactly one process`
 
 func run(t *testing.T, env []string, name string, args ...string) (string, string, error) {
 	t.Helper()
