@@ -20,7 +20,9 @@ import (
 //     its TriggerAuthentication (or passwordFromEnv) names holds that server's password;
 //   - every ConfigMap/Secret the Deployments and TriggerAuthentications reference but the
 //     golden does not contain is created as a placeholder, because KEDA resolves the whole
-//     environment of the scale target and stays Ready=False if one is missing.
+//     environment of the scale target and stays Ready=False if one is missing;
+//   - a ScaledObject whose target Deployment the golden does not hold (render's and the
+//     chart's outputs: the Deployments are the official chart's) gets a stand-in Deployment.
 
 const placeholderLabel = "mastoscale.dev/e2e-placeholder"
 
@@ -197,6 +199,7 @@ func planCopy(g *golden, ns string, db int, r *rig.Rig) (*copyPlan, error) {
 		}
 	}
 
+	p.Placeholders += standIns(byKind, ns)
 	// References of the Deployments' pod templates and of the TriggerAuthentications.
 	for _, dep := range byKind["Deployment"] {
 		for _, path := range [][]string{{"spec", "template", "spec", "containers"}, {"spec", "template", "spec", "initContainers"}} {
