@@ -7,11 +7,8 @@ package rig
 
 import (
 	"context"
-	"crypto/tls"
-	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -33,58 +30,6 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// Options name the binaries and files the rig runs. OptionsFromEnv reads them from the
-// variables rig.sh prints.
-type Options struct {
-	AssetsDir     string // KUBEBUILDER_ASSETS: kube-apiserver and etcd
-	OperatorBin   string // RIG_KEDA_OPERATOR
-	WebhooksBin   string // RIG_KEDA_WEBHOOKS
-	CRDDir        string // RIG_KEDA_CRDS: KEDA's config/crd/bases
-	WebhookConfig string // RIG_KEDA_WEBHOOK_CONFIG: KEDA's config/webhooks/validation_webhooks.yaml
-	RedisBin      string // RIG_REDIS_SERVER
-	PIDFile       string // RIG_PID_FILE: every started PID is appended here (optional)
-	Logf          func(format string, args ...any)
-}
-
-// OptionsFromEnv reads the rig's inputs from the environment and checks that each exists.
-func OptionsFromEnv() (Options, error) {
-	o := Options{
-		AssetsDir:     os.Getenv("KUBEBUILDER_ASSETS"),
-		OperatorBin:   os.Getenv("RIG_KEDA_OPERATOR"),
-		WebhooksBin:   os.Getenv("RIG_KEDA_WEBHOOKS"),
-		CRDDir:        os.Getenv("RIG_KEDA_CRDS"),
-		WebhookConfig: os.Getenv("RIG_KEDA_WEBHOOK_CONFIG"),
-		RedisBin:      os.Getenv("RIG_REDIS_SERVER"),
-		PIDFile:       os.Getenv("RIG_PID_FILE"),
-	}
-	var errs []error
-	for name, p := range map[string]string{
-		"KUBEBUILDER_ASSETS/kube-apiserver": filepath.Join(o.AssetsDir, "kube-apiserver"),
-		"KUBEBUILDER_ASSETS/etcd":           filepath.Join(o.AssetsDir, "etcd"),
-		"RIG_KEDA_OPERATOR":                 o.OperatorBin,
-		"RIG_KEDA_WEBHOOKS":                 o.WebhooksBin,
-		"RIG_KEDA_CRDS":                     o.CRDDir,
-		"RIG_KEDA_WEBHOOK_CONFIG":           o.WebhookConfig,
-		"RIG_REDIS_SERVER":                  o.RedisBin,
-	} {
-		if o.AssetsDir == "" && strings.HasPrefix(name, "KUBEBUILDER") {
-			errs = append(errs, fmt.Errorf("%s: KUBEBUILDER_ASSETS is not set", name))
-			continue
-		}
-		if p == "" {
-			errs = append(errs, fmt.Errorf("%s is not set", name))
-			continue
-		}
-		if _, err := os.Stat(p); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", name, err))
-		}
-	}
-	if len(errs) > 0 {
-		return o, fmt.Errorf("rig inputs missing (run test/e2e/rig.sh, or `make e2e`): %w", errors.Join(errs...))
-	}
-	return o, nil
-}
-
 // Rig is a running platform.
 type Rig struct {
 	Dir        string       // scratch directory: logs, kubeconfig, certs, redis dirs
@@ -100,13 +45,22 @@ type Rig struct {
 	MetricsService api.MetricsServiceClient // KEDA operator's gRPC metrics service (what the metrics adapter calls)
 	OperatorHTTP   string                   // http://127.0.0.1:<port> of the operator's Prometheus endpoint
 
-	opts     Options
-	env      *envtest.Environment
-	grpcConn *grpc.ClientConn
-	mu       sync.Mutex
-	procs    []*process
-	operator *process
-	webhooks *process
+	// With Options.Controllers: the HPA, Deployment and ReplicaSet controllers and KEDA's
+	// metrics apiserver, registered as v1beta1.external.metrics.k8s.io.
+	HostIP        string // the address the metrics apiserver listens on (see controllers.go)
+	HPASyncPeriod time.Duration
+
+	opts         Options
+	env          *envtest.Environment
+	operatorCert string // the operator's --cert-dir: mTLS pair and CA of its gRPC service
+	operatorGRPC string // 127.0.0.1:<port> of the operator's gRPC metrics service
+	controllers  *process
+	adapter      *process
+	grpcConn     *grpc.ClientConn
+	mu           sync.Mutex
+	procs        []*process
+	operator     *process
+	webhooks     *process
 }
 
 func (o Options) logf(format string, args ...any) {
@@ -156,6 +110,11 @@ func Start(ctx context.Context, o Options) (r *Rig, err error) {
 	if err := kedav1alpha1.AddToScheme(r.Scheme); err != nil {
 		return r, err
 	}
+	if o.Controllers {
+		if err := r.prepareAggregation(); err != nil {
+			return r, err
+		}
+	}
 	t1 := time.Now()
 	r.env = &envtest.Environment{
 		BinaryAssetsDirectory: o.AssetsDir,
@@ -168,6 +127,9 @@ func Start(ctx context.Context, o Options) (r *Rig, err error) {
 		},
 		ControlPlaneStartTimeout: 3 * time.Minute,
 		ControlPlaneStopTimeout:  30 * time.Second,
+	}
+	if o.Controllers {
+		r.configureAggregation(r.env.ControlPlane.GetAPIServer().Configure())
 	}
 	r.Config, err = r.env.Start()
 	for pid, comm := range childPIDs() {
@@ -207,7 +169,13 @@ func Start(ctx context.Context, o Options) (r *Rig, err error) {
 	if err := r.startOperator(ctx); err != nil {
 		return r, err
 	}
-	o.logf("rig: KEDA operator healthy in %s; whole rig up in %s", time.Since(t3).Round(time.Millisecond), time.Since(t0).Round(time.Millisecond))
+	o.logf("rig: KEDA operator healthy in %s", time.Since(t3).Round(time.Millisecond))
+	if o.Controllers {
+		if err := r.startControllers(ctx); err != nil {
+			return r, err
+		}
+	}
+	o.logf("rig: whole rig up in %s", time.Since(t0).Round(time.Millisecond))
 	return r, nil
 }
 
@@ -288,7 +256,12 @@ func (r *Rig) startWebhooks(ctx context.Context) error {
 
 func (r *Rig) startOperator(ctx context.Context) error {
 	certDir := filepath.Join(r.Dir, "operator-certs")
-	tlsCfg, err := writeMTLSDir(certDir)
+	r.operatorCert = certDir
+	var extra []net.IP
+	if r.HostIP != "" {
+		extra = append(extra, net.ParseIP(r.HostIP))
+	}
+	tlsCfg, err := writeMTLSDir(certDir, extra...)
 	if err != nil {
 		return err
 	}
@@ -317,6 +290,7 @@ func (r *Rig) startOperator(ctx context.Context) error {
 		return err
 	}
 	r.OperatorHTTP = fmt.Sprintf("http://127.0.0.1:%d", metrics)
+	r.operatorGRPC = fmt.Sprintf("127.0.0.1:%d", grpcPort)
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	if err := r.waitHTTP(ctx, r.operator, fmt.Sprintf("http://127.0.0.1:%d/healthz", probe)); err != nil {
@@ -333,38 +307,9 @@ func (r *Rig) startOperator(ctx context.Context) error {
 	return nil
 }
 
-func (r *Rig) waitHTTP(ctx context.Context, p *process, url string) error {
-	hc := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS12}}}
-	return poll(ctx, 250*time.Millisecond, func() (bool, error) {
-		if p.exited() {
-			return false, fmt.Errorf("%s exited: %v", p.name, p.err)
-		}
-		resp, err := hc.Get(url)
-		if err != nil {
-			return false, err
-		}
-		_ = resp.Body.Close()
-		return resp.StatusCode == http.StatusOK, fmt.Errorf("%s: %s", url, resp.Status)
-	})
-}
-
-func (r *Rig) waitTCP(ctx context.Context, p *process, addr string) error {
-	return poll(ctx, 250*time.Millisecond, func() (bool, error) {
-		if p.exited() {
-			return false, fmt.Errorf("%s exited: %v", p.name, p.err)
-		}
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err != nil {
-			return false, err
-		}
-		_ = c.Close()
-		return true, nil
-	})
-}
-
 // OperatorAlive reports an error if the operator or the webhooks process has exited.
 func (r *Rig) OperatorAlive() error {
-	for _, p := range []*process{r.operator, r.webhooks} {
+	for _, p := range []*process{r.operator, r.webhooks, r.adapter, r.controllers} {
 		if p != nil && p.exited() {
 			return fmt.Errorf("%s exited: %v\n%s", p.name, p.err, p.tail(4000))
 		}
