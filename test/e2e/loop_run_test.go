@@ -27,6 +27,10 @@ import (
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -40,8 +44,9 @@ type loopRun struct {
 	releases map[string]*release
 	jobLog   string // LOOP_JOB_LOG: one log per Sidekiq process
 	t0       time.Time
-	series   map[string]*series // by scenario
-	pushed   map[string]int     // jobs pushed per scenario
+	series   map[string]*series     // by scenario
+	pushed   map[string]int         // jobs pushed per scenario
+	hpaSyncs map[string][]time.Time // namespace/name of an HPA -> when its status changed
 	mu       sync.Mutex
 }
 
@@ -66,7 +71,34 @@ type series struct {
 func newRun(t *testing.T, ctx context.Context) *loopRun {
 	dir := filepath.Join(platform.Dir, "loop-jobs") // kept with the other logs under RIG_KEEP=1
 	require.NoError(t, os.MkdirAll(dir, 0o755))
-	return &loopRun{releases: map[string]*release{}, jobLog: dir, series: map[string]*series{}, pushed: map[string]int{}}
+	r := &loopRun{releases: map[string]*release{}, jobLog: dir, series: map[string]*series{}, pushed: map[string]int{},
+		hpaSyncs: map[string][]time.Time{}}
+	r.watchHPAs(t, ctx)
+	return r
+}
+
+// watchHPAs records when each HPA's status changes: only the HPA controller writes it, once per
+// sync in which anything it reports changed.
+func (r *loopRun) watchHPAs(t *testing.T, ctx context.Context) {
+	cs, err := kubernetes.NewForConfig(platform.Config)
+	require.NoError(t, err)
+	f := informers.NewSharedInformerFactory(cs, 0)
+	inf := f.Autoscaling().V2().HorizontalPodAutoscalers().Informer()
+	_, err = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{UpdateFunc: func(old, cur any) {
+		o, ok1 := old.(*autoscalingv2.HorizontalPodAutoscaler)
+		c, ok2 := cur.(*autoscalingv2.HorizontalPodAutoscaler)
+		if !ok1 || !ok2 || equality.Semantic.DeepEqual(o.Status, c.Status) {
+			return
+		}
+		r.mu.Lock()
+		r.hpaSyncs[c.Namespace+"/"+c.Name] = append(r.hpaSyncs[c.Namespace+"/"+c.Name], time.Now())
+		r.mu.Unlock()
+	}})
+	require.NoError(t, err)
+	stop := make(chan struct{})
+	t.Cleanup(func() { close(stop) })
+	f.Start(stop)
+	require.True(t, cache.WaitForCacheSync(ctx.Done(), inf.HasSynced))
 }
 
 // registered reports whether a Sidekiq process with identity <pod>:<pid>:<nonce> is in the
@@ -357,17 +389,26 @@ func (r *loopRun) report(t *testing.T) {
 				o.Processes = max(o.Processes, p)
 			}
 			o.StartDelays = delays[sc.worker]
+			r.mu.Lock()
+			for _, at := range r.hpaSyncs[r.rel(sc).ns+"/keda-hpa-"+deployName(sc)] {
+				if d := at.Sub(r.t0).Seconds(); d >= 0 && d < float64(se.end) {
+					o.HPASyncs = append(o.HPASyncs, math.Round(d*10)/10)
+				}
+			}
+			r.mu.Unlock()
 			r.countJobs(t, sc, jobs, o)
 			a, err := loop.Compare(f, loopDir)
 			require.NoError(t, err)
 			fmt.Println(a.Line())
 			t.Log(a.Line())
-			if !a.OK() {
-				t.Logf("%s: the simulator disagrees with the run: %s", sc.name, a.Problem())
-			}
+			assert.True(t, a.OK(), "%s: the simulator disagrees with the run: %s", sc.name, a.Problem())
 			assert.Zero(t, o.Lost, "jobs lost")
 			assert.Zero(t, o.Duplicates, "jobs performed twice")
 			sc.check(t, r, o)
+			// Every run's fixtures are kept with the logs (RIG_KEEP=1); -update makes them the
+			// committed ones.
+			require.NoError(t, os.MkdirAll(filepath.Join(platform.Dir, "loop-fixtures"), 0o755))
+			require.NoError(t, f.Save(filepath.Join(platform.Dir, "loop-fixtures")))
 			if testutil.Update() {
 				require.NoError(t, f.Save(loopDir))
 			}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -172,12 +173,20 @@ func (r *loopRun) release(t *testing.T, ctx context.Context, source string, stre
 	// Only the scenarios' Deployments (and what they reference): the other workers of a render
 	// release would run without their ScaledObjects.
 	var objs []*unstructured.Unstructured
+	kept := map[string]bool{}
 	for _, o := range g.Objects {
-		if o.GetKind() == "Deployment" && !contains(workers, o.GetLabels()["app.kubernetes.io/component"]) {
-			continue
+		if o.GetKind() == "Deployment" {
+			if !contains(workers, o.GetLabels()["app.kubernetes.io/component"]) {
+				continue
+			}
+			kept[o.GetName()] = true
 		}
 		objs = append(objs, o)
 	}
+	objs = slices.DeleteFunc(objs, func(o *unstructured.Unstructured) bool {
+		target, _, _ := unstructured.NestedString(o.Object, "spec", "scaleTargetRef", "name")
+		return o.GetKind() == "ScaledObject" && !kept[target]
+	})
 	g.Objects = objs
 	require.NoError(t, platform.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}))
 	p, err := planCopy(g, ns, db, platform)

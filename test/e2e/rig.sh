@@ -247,7 +247,8 @@ loop)
 	out="$(mktemp "${TMPDIR:-/tmp}/mastoscale-loop.XXXXXX")"
 	loop_test() {
 		# shellcheck disable=SC2086 # RIG_TEST_FLAGS is a list of flags
-		go test -tags e2e -count=1 -timeout 20m -run '^TestLoop$' ${RIG_TEST_FLAGS:-} "$@" ./test/e2e/ 2>&1 | tee "$out"
+		# Flags after the package, so test binary flags such as -update reach the test.
+		go test -tags e2e -count=1 -timeout 20m -run '^TestLoop$' ./test/e2e/ ${RIG_TEST_FLAGS:-} "$@" 2>&1 | tee "$out"
 		return "${PIPESTATUS[0]}"
 	}
 	rc=0

@@ -28,6 +28,9 @@ type Agreement struct {
 	Jobs, Lost, Duplicates    int
 	Requeued                  int
 	SimRequeued               int64
+	// Lead is how many idle seconds the replay ran before the trace, so that its HPA syncs
+	// (at multiples of simulate.HPASyncPeriod) fall where the run's did; see Replay.
+	Lead int
 	// Problems lists every bound the replay misses, with the figures.
 	Problems []string
 }
@@ -61,19 +64,41 @@ func (a *Agreement) Line() string {
 }
 
 // Replay runs the fixture's layout and trace through simulate.Run with the rig's measured pod
-// start delay, and returns the scenario worker's result and the defaulted worker.
+// start delay, and returns the scenario worker's result (its series cut to the run's window)
+// and the defaulted worker.
+//
+// The simulator syncs the HPA at every multiple of simulate.HPASyncPeriod from the start of the
+// trace; the real controller syncs each HPA at a phase of its own (from when the HPA was
+// created). For a trace of minutes that phase alone moves a drain time by up to a whole sync
+// period, so the replay is led by Lead idle seconds that put its syncs where the run's first
+// sync after the start was (Observed.HPASyncs), and its series are cut back to the run's window.
 func Replay(f *Fixture, dir string) (*simulate.WorkerResult, *layout.Worker, error) {
+	sim, w, _, err := replay(f, dir)
+	return sim, w, err
+}
+
+// lead is the number of idle seconds before the trace that align the simulator's HPA syncs with
+// the run's first observed sync.
+func (f *Fixture) lead() int {
+	if len(f.Observed.HPASyncs) == 0 {
+		return 0
+	}
+	phase := math.Mod(f.Observed.HPASyncs[0], simulate.HPASyncPeriod)
+	return simulate.HPASyncPeriod - int(math.Round(phase))
+}
+
+func replay(f *Fixture, dir string) (*simulate.WorkerResult, *layout.Worker, int, error) {
 	if f.Rig.HPASyncSeconds != simulate.HPASyncPeriod {
-		return nil, nil, fmt.Errorf("%s: recorded with an HPA sync period of %d s, but the simulator's is fixed at %d s (simulate.HPASyncPeriod): record with RIG_HPA_SYNC_PERIOD=%ds",
+		return nil, nil, 0, fmt.Errorf("%s: recorded with an HPA sync period of %d s, but the simulator's is fixed at %d s (simulate.HPASyncPeriod): record with RIG_HPA_SYNC_PERIOD=%ds",
 			f.Scenario, f.Rig.HPASyncSeconds, simulate.HPASyncPeriod, simulate.HPASyncPeriod)
 	}
 	l, err := layout.Load(filepath.Join(dir, f.Layout))
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, 0, err
 	}
 	d, report := layout.Prepare(l)
 	if err := report.Err(); err != nil {
-		return nil, nil, err
+		return nil, nil, 0, err
 	}
 	var w *layout.Worker
 	for i := range d.Spec.Workers {
@@ -82,38 +107,42 @@ func Replay(f *Fixture, dir string) (*simulate.WorkerResult, *layout.Worker, err
 		}
 	}
 	if w == nil {
-		return nil, nil, fmt.Errorf("%s: layout %s has no worker %q", f.Scenario, f.Layout, f.Worker)
+		return nil, nil, 0, fmt.Errorf("%s: layout %s has no worker %q", f.Scenario, f.Layout, f.Worker)
 	}
 	startup := int(math.Round(f.Rig.StartupSeconds))
 	if startup <= 0 {
 		startup = -1 // ready at once
 	}
-	res, err := simulate.Run(f.Scenario, d, f.trace(), simulate.Options{Seed: 1, StartupSeconds: startup})
+	lead := f.lead()
+	res, err := simulate.Run(f.Scenario, d, f.trace(lead), simulate.Options{Seed: 1, StartupSeconds: startup})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, 0, err
 	}
 	for i := range res.Workers {
-		if res.Workers[i].Name == f.Worker {
-			return &res.Workers[i], w, nil
+		if r := &res.Workers[i]; r.Name == f.Worker {
+			r.Depth, r.Pods, r.Latency = r.Depth[lead:], r.Pods[lead:], r.Latency[lead:]
+			return r, w, lead, nil
 		}
 	}
-	return nil, nil, fmt.Errorf("%s: the simulation has no worker %q", f.Scenario, f.Worker)
+	return nil, nil, 0, fmt.Errorf("%s: the simulation has no worker %q", f.Scenario, f.Worker)
 }
 
-// trace is the fixture's arrivals as a simulate.Trace; jobs pushed in the same second to the
-// same queue run for their mean service time.
-func (f *Fixture) trace() *simulate.Trace {
-	tr := &simulate.Trace{Name: f.Scenario, Seconds: f.Seconds, Queues: map[string]*simulate.QueueTrace{}}
+// trace is the fixture's arrivals as a simulate.Trace, after lead idle seconds; jobs pushed in
+// the same second to the same queue run for their mean service time.
+func (f *Fixture) trace(lead int) *simulate.Trace {
+	n := lead + f.Seconds
+	tr := &simulate.Trace{Name: f.Scenario, Seconds: n, Queues: map[string]*simulate.QueueTrace{}}
 	for _, a := range f.Trace {
 		q := tr.Queues[a.Queue]
 		if q == nil {
-			q = &simulate.QueueTrace{Enqueued: make([]int32, f.Seconds), Service: make([]float32, f.Seconds)}
+			q = &simulate.QueueTrace{Enqueued: make([]int32, n), Service: make([]float32, n)}
 			tr.Queues[a.Queue] = q
 		}
-		old := float64(q.Service[a.T]) * float64(q.Enqueued[a.T])
-		q.Enqueued[a.T] += a.Jobs
-		if q.Enqueued[a.T] > 0 {
-			q.Service[a.T] = float32((old + a.Service*float64(a.Jobs)) / float64(q.Enqueued[a.T]))
+		t := lead + a.T
+		old := float64(q.Service[t]) * float64(q.Enqueued[t])
+		q.Enqueued[t] += a.Jobs
+		if q.Enqueued[t] > 0 {
+			q.Service[t] = float32((old + a.Service*float64(a.Jobs)) / float64(q.Enqueued[t]))
 		}
 	}
 	return tr
@@ -121,12 +150,12 @@ func (f *Fixture) trace() *simulate.Trace {
 
 // Compare replays the fixture and measures the agreement.
 func Compare(f *Fixture, dir string) (*Agreement, error) {
-	sim, w, err := Replay(f, dir)
+	sim, w, lead, err := replay(f, dir)
 	if err != nil {
 		return nil, err
 	}
 	o := &f.Observed
-	a := &Agreement{Scenario: f.Scenario, Jobs: o.Jobs, Lost: o.Lost, Duplicates: o.Duplicates, Requeued: o.Requeued,
+	a := &Agreement{Scenario: f.Scenario, Lead: lead, Jobs: o.Jobs, Lost: o.Lost, Duplicates: o.Duplicates, Requeued: o.Requeued,
 		SimRequeued: sim.Requeued, StepBound: f.Rig.HPASyncSeconds}
 	if w.Autoscale != nil {
 		a.StepBound += int(*w.Autoscale.PollingInterval)

@@ -71,6 +71,10 @@ type Observed struct {
 	Requeued   int `json:"requeued"`
 	// StartDelays are the measured start delays of the pods created during the run, seconds.
 	StartDelays []float64 `json:"startDelays,omitempty"`
+	// HPASyncs are the seconds at which the worker's HPA wrote a changed status: syncs of the
+	// HPA controller (every sync during the run changes the metrics it reports). The first
+	// one after the start fixes the phase of the syncs relative to the trace.
+	HPASyncs []float64 `json:"hpaSyncs,omitempty"`
 }
 
 // Load reads every fixture of dir (*.json), sorted by scenario.

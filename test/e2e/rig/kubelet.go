@@ -224,7 +224,12 @@ func (k *Kubelet) run(pod *corev1.Pod, sp *sidekiqPod) {
 		return k.opts.Registered(ctx, pod.Name, sp.rec.PID)
 	})
 	if err != nil || p.exited() {
-		k.r.opts.logf("kubelet: %s: sidekiq exited before it registered: %v\n%s", pod.Name, p.err, p.tail(2000))
+		k.mu.Lock()
+		deleted := sp.term
+		k.mu.Unlock()
+		if !deleted { // a pod deleted while it started is no failure
+			k.r.opts.logf("kubelet: %s: sidekiq exited before it registered: %v\n%s", pod.Name, p.err, p.tail(2000))
+		}
 		return
 	}
 	k.mu.Lock()
