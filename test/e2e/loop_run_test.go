@@ -28,6 +28,10 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
@@ -47,6 +51,7 @@ type loopRun struct {
 	series   map[string]*series     // by scenario
 	pushed   map[string]int         // jobs pushed per scenario
 	hpaSyncs map[string][]time.Time // namespace/name of an HPA -> when its status changed
+	soPolls  map[string][]time.Time // namespace/name of a ScaledObject -> when its status changed
 	mu       sync.Mutex
 }
 
@@ -72,9 +77,35 @@ func newRun(t *testing.T, ctx context.Context) *loopRun {
 	dir := filepath.Join(platform.Dir, "loop-jobs") // kept with the other logs under RIG_KEEP=1
 	require.NoError(t, os.MkdirAll(dir, 0o755))
 	r := &loopRun{releases: map[string]*release{}, jobLog: dir, series: map[string]*series{}, pushed: map[string]int{},
-		hpaSyncs: map[string][]time.Time{}}
+		hpaSyncs: map[string][]time.Time{}, soPolls: map[string][]time.Time{}}
 	r.watchHPAs(t, ctx)
+	r.watchScaledObjects(t, ctx)
 	return r
+}
+
+// watchScaledObjects records when each ScaledObject's status changes: KEDA's scale loop writes
+// it on the polls that change it (every poll of an active ScaledObject moves lastActiveTime).
+func (r *loopRun) watchScaledObjects(t *testing.T, ctx context.Context) {
+	dyn, err := dynamic.NewForConfig(platform.Config)
+	require.NoError(t, err)
+	f := dynamicinformer.NewDynamicSharedInformerFactory(dyn, 0)
+	inf := f.ForResource(schema.GroupVersionResource{Group: "keda.sh", Version: "v1alpha1", Resource: "scaledobjects"}).Informer()
+	_, err = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{UpdateFunc: func(old, cur any) {
+		o, ok1 := old.(*unstructured.Unstructured)
+		c, ok2 := cur.(*unstructured.Unstructured)
+		if !ok1 || !ok2 || equality.Semantic.DeepEqual(o.Object["status"], c.Object["status"]) {
+			return
+		}
+		r.mu.Lock()
+		key := c.GetNamespace() + "/" + c.GetName()
+		r.soPolls[key] = append(r.soPolls[key], time.Now())
+		r.mu.Unlock()
+	}})
+	require.NoError(t, err)
+	stop := make(chan struct{})
+	t.Cleanup(func() { close(stop) })
+	f.Start(stop)
+	require.True(t, cache.WaitForCacheSync(ctx.Done(), inf.HasSynced))
 }
 
 // watchHPAs records when each HPA's status changes: only the HPA controller writes it, once per
@@ -374,7 +405,7 @@ func (r *loopRun) report(t *testing.T) {
 	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) {
 			se := r.series[sc.name]
-			f := &loop.Fixture{Scenario: sc.name, Source: sc.source, Layout: loopLayout, Worker: sc.worker, Seconds: se.end,
+			f := &loop.Fixture{Scenario: sc.name, Source: sc.source, Layout: layoutOf(sc.source), Worker: sc.worker, Seconds: se.end,
 				Rig: loop.Rig{HPASyncSeconds: int(platform.HPASyncPeriod / time.Second), StartupSeconds: startup,
 					Kubernetes: os.Getenv("RIG_K8S_VERSION"), KEDA: os.Getenv("RIG_KEDA_VERSION"), Sidekiq: sidekiqVersion}}
 			for _, a := range sc.trace {
@@ -390,11 +421,8 @@ func (r *loopRun) report(t *testing.T) {
 			}
 			o.StartDelays = delays[sc.worker]
 			r.mu.Lock()
-			for _, at := range r.hpaSyncs[r.rel(sc).ns+"/keda-hpa-"+deployName(sc)] {
-				if d := at.Sub(r.t0).Seconds(); d >= 0 && d < float64(se.end) {
-					o.HPASyncs = append(o.HPASyncs, math.Round(d*10)/10)
-				}
-			}
+			o.HPASyncs = r.since(r.hpaSyncs[r.rel(sc).ns+"/keda-hpa-"+deployName(sc)], se.end)
+			o.KEDAPolls = r.since(r.soPolls[r.rel(sc).ns+"/"+deployName(sc)], se.end)
 			r.mu.Unlock()
 			r.countJobs(t, sc, jobs, o)
 			a, err := loop.Compare(f, loopDir)
@@ -404,7 +432,7 @@ func (r *loopRun) report(t *testing.T) {
 			assert.True(t, a.OK(), "%s: the simulator disagrees with the run: %s", sc.name, a.Problem())
 			assert.Zero(t, o.Lost, "jobs lost")
 			assert.Zero(t, o.Duplicates, "jobs performed twice")
-			sc.check(t, r, o)
+			sc.check(t, r, sc, o)
 			// Every run's fixtures are kept with the logs (RIG_KEEP=1); -update makes them the
 			// committed ones.
 			require.NoError(t, os.MkdirAll(filepath.Join(platform.Dir, "loop-fixtures"), 0o755))
@@ -414,6 +442,17 @@ func (r *loopRun) report(t *testing.T) {
 			}
 		})
 	}
+}
+
+// since lists the times within the window as seconds from t0 (0.1 s); hold r.mu.
+func (r *loopRun) since(times []time.Time, end int) []float64 {
+	var out []float64
+	for _, at := range times {
+		if d := at.Sub(r.t0).Seconds(); d >= 0 && d < float64(end) {
+			out = append(out, math.Round(d*10)/10)
+		}
+	}
+	return out
 }
 
 // sidekiqVersion is Debian bookworm's ruby-sidekiq, which rig.sh installs.

@@ -19,9 +19,11 @@ import (
 	"github.com/mastoscale/mastoscale/test/e2e/rig"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
 // The loop scenarios (make e2e-loop): the official chart (mastodon/helm-charts 1.0.2) rendered
@@ -38,12 +40,13 @@ const (
 	releaseName = "mastodon"
 )
 
-// scenario is one worker driven by one trace.
+// scenario is one worker driven by one trace; its layout is the release's (loopLayout unless
+// the source is attach).
 type scenario struct {
 	name, source, worker string
 	trace                []loop.Arrival
 	initial, final       int32 // pods before the trace, and when it is done
-	check                func(t *testing.T, r *loopRun, o *loop.Observed)
+	check                func(t *testing.T, r *loopRun, sc scenario, o *loop.Observed)
 }
 
 // burst is n jobs a second for secs seconds.
@@ -75,6 +78,19 @@ var scenarios = []scenario{
 		trace: burst("mailers", 5, 1, 1, 2), check: checkScaleToZero},
 	{name: "scheduler", source: "post-render", worker: "scheduler", initial: 1, final: 1,
 		trace: every("scheduler", 0, 120, 10, 1, 0.5), check: checkScheduler},
+	// attach: the chart's own Deployments, with ScaledObjects attached by post-render
+	{name: "attach-burst", source: "attach", worker: "default", initial: 1, final: 1,
+		trace: burst("default", 0, 10, 10, 1), check: checkAttachBurst},
+	{name: "attach-scheduler", source: "attach", worker: "rest", initial: 1, final: 1,
+		trace: every("scheduler", 0, 90, 10, 1, 0.5), check: checkScheduler},
+}
+
+// layoutOf is the layout file (in loopDir) a source's release is rendered with.
+func layoutOf(source string) string {
+	if source == "attach" {
+		return "attach-layout.yaml"
+	}
+	return loopLayout
 }
 
 func TestLoop(t *testing.T) {
@@ -98,7 +114,7 @@ func TestLoop(t *testing.T) {
 	}
 	t0 := time.Now()
 	r := newRun(t, ctx)
-	for _, src := range []string{"post-render", "render"} {
+	for _, src := range []string{"post-render", "render", "attach"} {
 		r.release(t, ctx, src, renderRelease(t, helm, chart, src))
 	}
 	r.waitSteady(t, ctx)
@@ -108,15 +124,21 @@ func TestLoop(t *testing.T) {
 }
 
 // renderRelease is the release a source applies: the chart rendered by helm and post-rendered
-// with the loop's layout; for render, render's KEDA objects with post-render's Deployments (the
-// standalone render is to stop emitting Deployments: the chart's own come from post-render).
+// with the loop's layout (split: the layout's workers replace the chart's); for render, render's
+// KEDA objects with post-render's Deployments (the standalone render is to stop emitting
+// Deployments: the chart's own come from post-render); for attach, the chart rendered with two
+// workers of its own and post-rendered with a layout of the same workers, which attaches.
 func renderRelease(t *testing.T, helm, chart, source string) []byte {
 	t.Helper()
 	var chartOut, stderr bytes.Buffer
-	cmd := exec.Command(helm, "template", releaseName, chart, "-n", "mastodon", "-f", filepath.Join(chart, "ci", "default-values.yaml"))
+	args := []string{"template", releaseName, chart, "-n", "mastodon", "-f", filepath.Join(chart, "ci", "default-values.yaml")}
+	if source == "attach" {
+		args = append(args, "-f", filepath.Join(loopDir, "attach-values.yaml"))
+	}
+	cmd := exec.Command(helm, args...)
 	cmd.Stdout, cmd.Stderr = &chartOut, &stderr
 	require.NoError(t, cmd.Run(), "helm template: %s", stderr.String())
-	layoutPath := filepath.Join(loopDir, loopLayout)
+	layoutPath := filepath.Join(loopDir, layoutOf(source))
 	post := mastoscale(t, chartOut.Bytes(), "post-render", "-f", layoutPath)
 	if source != "render" {
 		return post
@@ -238,17 +260,25 @@ func contains(list []string, s string) bool {
 
 // The scenarios' own checks, beyond the agreement with the simulator.
 
-func checkBurst(t *testing.T, r *loopRun, o *loop.Observed) {
+func checkBurst(t *testing.T, r *loopRun, sc scenario, o *loop.Observed) {
 	assert.Equal(t, int32(4), maxInt32(o.Replicas), "burst: the HPA takes default from 1 to maxReplicas 4")
 	assert.Equal(t, int32(1), o.Replicas[len(o.Replicas)-1], "burst: and back to 1")
 }
 
-func checkScaleIn(t *testing.T, r *loopRun, o *loop.Observed) {
+func checkAttachBurst(t *testing.T, r *loopRun, sc scenario, o *loop.Observed) {
+	dep := &appsv1.Deployment{}
+	require.NoError(t, platform.Client.Get(context.Background(), client.ObjectKey{Namespace: r.rel(sc).ns, Name: deployName(sc)}, dep))
+	assert.Equal(t, "mastodon", dep.Labels["app.kubernetes.io/name"], "attach: the chart's own Deployment")
+	assert.Equal(t, int32(3), maxInt32(o.Replicas), "attach-burst: 1 -> maxReplicas 3")
+	assert.Equal(t, int32(1), o.Replicas[len(o.Replicas)-1], "attach-burst: and back to 1")
+}
+
+func checkScaleIn(t *testing.T, r *loopRun, sc scenario, o *loop.Observed) {
 	assert.Positive(t, o.Requeued, "scale-in: a pod must have been stopped while its jobs ran (its -t ran out and Sidekiq requeued them)")
 }
 
-func checkPushPull(t *testing.T, r *loopRun, o *loop.Observed) {
-	hpa := r.hpa(t, "render", "push-pull")
+func checkPushPull(t *testing.T, r *loopRun, sc scenario, o *loop.Observed) {
+	hpa := r.hpa(t, sc.source, sc.worker)
 	if assert.NotNil(t, hpa) {
 		assert.Len(t, hpa.Spec.Metrics, 3, "push-pull: one trigger (external metric) per queue")
 	}
@@ -256,15 +286,15 @@ func checkPushPull(t *testing.T, r *loopRun, o *loop.Observed) {
 	assert.Equal(t, int32(3), maxInt32(o.Replicas), "push-pull: the HPA takes the max over the triggers")
 }
 
-func checkScaleToZero(t *testing.T, r *loopRun, o *loop.Observed) {
+func checkScaleToZero(t *testing.T, r *loopRun, sc scenario, o *loop.Observed) {
 	assert.Equal(t, int32(0), o.Replicas[0], "scale-to-zero: asleep before the job")
 	assert.Equal(t, int32(1), maxInt32(o.Replicas), "scale-to-zero: one job wakes one pod")
 	assert.Equal(t, int32(0), o.Replicas[len(o.Replicas)-1], "scale-to-zero: asleep again after the cooldown")
 }
 
-func checkScheduler(t *testing.T, r *loopRun, o *loop.Observed) {
+func checkScheduler(t *testing.T, r *loopRun, sc scenario, o *loop.Observed) {
 	assert.Equal(t, 1, o.Processes, "scheduler: at most one process")
-	s := r.series["scheduler"]
+	s := r.series[sc.name]
 	for i, n := range s.procs {
 		if n != 1 {
 			t.Errorf("scheduler: %d processes registered at second %d; exactly one must run throughout", n, i)

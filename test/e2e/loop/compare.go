@@ -68,23 +68,49 @@ func (a *Agreement) Line() string {
 // and the defaulted worker.
 //
 // The simulator syncs the HPA at every multiple of simulate.HPASyncPeriod from the start of the
-// trace; the real controller syncs each HPA at a phase of its own (from when the HPA was
-// created). For a trace of minutes that phase alone moves a drain time by up to a whole sync
-// period, so the replay is led by Lead idle seconds that put its syncs where the run's first
-// sync after the start was (Observed.HPASyncs), and its series are cut back to the run's window.
+// trace, and polls for KEDA at every multiple of pollingInterval; the real controller syncs each
+// HPA at a phase of its own (from when the HPA was created), and KEDA polls each ScaledObject at
+// another. For a trace of minutes a phase alone moves a drain time by up to a whole period, so
+// the replay is led by Lead idle seconds that put its syncs where the run's were
+// (Observed.HPASyncs) or, for a worker that sleeps at zero, whose 0 <-> 1 steps are KEDA's, its
+// polls where the run's were (Observed.KEDAPolls). One lead cannot align both phases: the
+// simulator has no option for either. The replay runs on for replayTail seconds after the window
+// so that a step the run made near its end is found; drain and pod-seconds count the window.
 func Replay(f *Fixture, dir string) (*simulate.WorkerResult, *layout.Worker, error) {
 	sim, w, _, err := replay(f, dir)
 	return sim, w, err
 }
 
-// lead is the number of idle seconds before the trace that align the simulator's HPA syncs with
-// the run's first observed sync.
-func (f *Fixture) lead() int {
-	if len(f.Observed.HPASyncs) == 0 {
+// replayTail is how long the replay runs on after the recorded window.
+const replayTail = 300
+
+// lead is the number of idle seconds before the trace that align the simulator's HPA syncs (or,
+// for a worker with minReplicas 0, its KEDA polls) with the run's first observed one.
+func (f *Fixture) lead(w *layout.Worker) int {
+	period, seen := simulate.HPASyncPeriod, f.Observed.HPASyncs
+	if a := w.Autoscale; a != nil && *a.MinReplicas == 0 && len(f.Observed.KEDAPolls) > 0 {
+		period, seen = int(*a.PollingInterval), f.Observed.KEDAPolls
+	}
+	if len(seen) == 0 || period <= 0 {
 		return 0
 	}
-	phase := math.Mod(f.Observed.HPASyncs[0], simulate.HPASyncPeriod)
-	return simulate.HPASyncPeriod - int(math.Round(phase))
+	return period - int(math.Round(math.Mod(seen[0], float64(period))))
+}
+
+// startup is the measured start delay of the scenario's own pods, or of the run's.
+func (f *Fixture) startup() int {
+	d := f.Rig.StartupSeconds
+	if n := len(f.Observed.StartDelays); n > 0 {
+		var sum float64
+		for _, x := range f.Observed.StartDelays {
+			sum += x
+		}
+		d = sum / float64(n)
+	}
+	if s := int(math.Round(d)); s > 0 {
+		return s
+	}
+	return -1 // ready at once
 }
 
 func replay(f *Fixture, dir string) (*simulate.WorkerResult, *layout.Worker, int, error) {
@@ -109,12 +135,8 @@ func replay(f *Fixture, dir string) (*simulate.WorkerResult, *layout.Worker, int
 	if w == nil {
 		return nil, nil, 0, fmt.Errorf("%s: layout %s has no worker %q", f.Scenario, f.Layout, f.Worker)
 	}
-	startup := int(math.Round(f.Rig.StartupSeconds))
-	if startup <= 0 {
-		startup = -1 // ready at once
-	}
-	lead := f.lead()
-	res, err := simulate.Run(f.Scenario, d, f.trace(lead), simulate.Options{Seed: 1, StartupSeconds: startup})
+	lead := f.lead(w)
+	res, err := simulate.Run(f.Scenario, d, f.trace(lead), simulate.Options{Seed: 1, StartupSeconds: f.startup()})
 	if err != nil {
 		return nil, nil, 0, err
 	}
@@ -127,10 +149,11 @@ func replay(f *Fixture, dir string) (*simulate.WorkerResult, *layout.Worker, int
 	return nil, nil, 0, fmt.Errorf("%s: the simulation has no worker %q", f.Scenario, f.Worker)
 }
 
-// trace is the fixture's arrivals as a simulate.Trace, after lead idle seconds; jobs pushed in
-// the same second to the same queue run for their mean service time.
+// trace is the fixture's arrivals as a simulate.Trace, after lead idle seconds and followed by
+// replayTail quiet ones; jobs pushed in the same second to the same queue run for their mean
+// service time.
 func (f *Fixture) trace(lead int) *simulate.Trace {
-	n := lead + f.Seconds
+	n := lead + f.Seconds + replayTail
 	tr := &simulate.Trace{Name: f.Scenario, Seconds: n, Queues: map[string]*simulate.QueueTrace{}}
 	for _, a := range f.Trace {
 		q := tr.Queues[a.Queue]
@@ -163,16 +186,18 @@ func Compare(f *Fixture, dir string) (*Agreement, error) {
 	simPods := make([]int32, len(sim.Pods))
 	for i, p := range sim.Pods {
 		simPods[i] = int32(p)
-		a.SimPodSeconds += float64(p)
+		if i < f.Seconds {
+			a.SimPodSeconds += float64(p)
+		}
 	}
-	simDepth := make([]int64, len(sim.Depth))
-	for i, d := range sim.Depth {
-		simDepth[i] = int64(d)
+	simDepth := make([]int64, f.Seconds)
+	for i := range simDepth {
+		simDepth[i] = int64(sim.Depth[i])
 	}
 	for _, p := range o.Pods {
 		a.PodSeconds += float64(p)
 	}
-	a.Peak, a.SimPeak = maxOf(o.Pods), maxOf(simPods)
+	a.Peak, a.SimPeak = maxOf(o.Pods), maxOf(simPods[:f.Seconds])
 	last := f.lastArrival()
 	a.DrainS, a.SimDrainS = drained(o.Depth, last), drained(simDepth, last)
 	a.Steps = steps(o.Pods, simPods)

@@ -75,6 +75,10 @@ type Observed struct {
 	// HPA controller (every sync during the run changes the metrics it reports). The first
 	// one after the start fixes the phase of the syncs relative to the trace.
 	HPASyncs []float64 `json:"hpaSyncs,omitempty"`
+	// KEDAPolls are the seconds at which KEDA wrote a changed ScaledObject status: polls of its
+	// scale loop (each poll of an active ScaledObject moves lastActiveTime). The first one
+	// fixes the phase of the polls, which decide 0 <-> 1.
+	KEDAPolls []float64 `json:"kedaPolls,omitempty"`
 }
 
 // Load reads every fixture of dir (*.json), sorted by scenario.

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/mastoscale/mastoscale/internal/simulate"
+	"github.com/mastoscale/mastoscale/pkg/layout"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -27,7 +28,7 @@ func TestRecordedRunsAgreeWithTheSimulator(t *testing.T) {
 			assert.True(t, a.OK(), "the simulator disagrees with the recorded run: %s", a.Problem())
 		})
 	}
-	for _, want := range []string{"burst", "push-pull", "scale-in", "scale-to-zero", "scheduler"} {
+	for _, want := range []string{"attach-burst", "attach-scheduler", "burst", "push-pull", "scale-in", "scale-to-zero", "scheduler"} {
 		assert.True(t, names[want], "no recorded run of scenario %s", want)
 	}
 }
@@ -59,19 +60,34 @@ func TestDrainedIsTheFirstEmptySecondAfterTheLastArrival(t *testing.T) {
 }
 
 func TestLeadPutsTheReplaysSyncsWhereTheRunsWere(t *testing.T) {
+	one, zero, five := int32(1), int32(0), int32(5)
+	scaled := &layout.Worker{Autoscale: &layout.Autoscale{MinReplicas: &one, PollingInterval: &five}}
 	f := &Fixture{}
-	assert.Equal(t, 0, f.lead(), "no syncs seen: no lead")
+	assert.Equal(t, 0, f.lead(scaled), "no syncs seen: no lead")
 	for _, c := range []struct {
 		first float64
 		lead  int
 	}{{3.2, 12}, {0.3, 15}, {14.6, 0}, {18.1, 12}} {
 		f.Observed.HPASyncs = []float64{c.first}
-		lead := f.lead()
+		lead := f.lead(scaled)
 		assert.Equal(t, c.lead, lead, "first sync at %.1f s", c.first)
 		// The replay's syncs, at multiples of the sync period of the led trace, fall on the
 		// run's (rounded) sync seconds.
 		assert.Zero(t, (lead+int(c.first+0.5))%simulate.HPASyncPeriod)
 	}
+	// A worker that sleeps at zero is woken by KEDA's polls: their phase is the one aligned.
+	sleeping := &layout.Worker{Autoscale: &layout.Autoscale{MinReplicas: &zero, PollingInterval: &five}}
+	f.Observed.HPASyncs, f.Observed.KEDAPolls = []float64{3.2}, []float64{7.9}
+	assert.Equal(t, 2, f.lead(sleeping))
+}
+
+func TestStartupPrefersTheScenariosOwnPods(t *testing.T) {
+	f := &Fixture{Rig: Rig{StartupSeconds: 0.7}}
+	assert.Equal(t, 1, f.startup())
+	f.Observed.StartDelays = []float64{3.1, 4.3}
+	assert.Equal(t, 4, f.startup())
+	f.Observed.StartDelays = []float64{0.2}
+	assert.Equal(t, -1, f.startup(), "under half a second: ready at once")
 }
 
 func TestAgreementBounds(t *testing.T) {
