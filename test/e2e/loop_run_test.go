@@ -420,6 +420,7 @@ func (r *loopRun) report(t *testing.T) {
 				o.Processes = max(o.Processes, p)
 			}
 			o.StartDelays = delays[sc.worker]
+			o.StopDelays = r.stopDelays(sc)
 			r.mu.Lock()
 			o.HPASyncs = r.since(r.hpaSyncs[r.rel(sc).ns+"/keda-hpa-"+deployName(sc)], se.end)
 			o.KEDAPolls = r.since(r.soPolls[r.rel(sc).ns+"/"+deployName(sc)], se.end)
@@ -497,6 +498,17 @@ func (r *loopRun) startDelay() (float64, map[string][]float64) {
 		return 0, per
 	}
 	return math.Round(sum/float64(n)*10) / 10, per
+}
+
+// stopDelays are the seconds from each deleted pod's deletion to its removal.
+func (r *loopRun) stopDelays(sc scenario) []float64 {
+	var out []float64
+	for _, rec := range r.rel(sc).kubelet.Records() {
+		if rec.Component == "sidekiq-"+sc.worker && !rec.Deleting.IsZero() && !rec.Gone.IsZero() && rec.Deleting.After(r.t0) {
+			out = append(out, math.Round(rec.Gone.Sub(rec.Deleting).Seconds()*10)/10)
+		}
+	}
+	return out
 }
 
 // countJobs fills in the job counts of a scenario from the job log and Redis: every job id

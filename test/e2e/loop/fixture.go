@@ -71,6 +71,9 @@ type Observed struct {
 	Requeued   int `json:"requeued"`
 	// StartDelays are the measured start delays of the pods created during the run, seconds.
 	StartDelays []float64 `json:"startDelays,omitempty"`
+	// StopDelays are, for the pods deleted during the run, the seconds from the deletion to the
+	// pod's removal after its process exited (TERM, Sidekiq's shutdown, the kubelet's removal).
+	StopDelays []float64 `json:"stopDelays,omitempty"`
 	// HPASyncs are the seconds at which the worker's HPA wrote a changed status: syncs of the
 	// HPA controller (every sync during the run changes the metrics it reports). The first
 	// one after the start fixes the phase of the syncs relative to the trace.
