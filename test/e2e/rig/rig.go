@@ -99,64 +99,7 @@ func Start(ctx context.Context, o Options) (r *Rig, err error) {
 	}
 	o.logf("rig: redis-servers up on %s and %s (password) in %s", r.Redis.Addr, r.RedisAuth.Addr, time.Since(t0).Round(time.Millisecond))
 
-	whc, err := readWebhookConfig(o.WebhookConfig)
-	if err != nil {
-		return r, err
-	}
-	r.Scheme = runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(r.Scheme); err != nil {
-		return r, err
-	}
-	if err := kedav1alpha1.AddToScheme(r.Scheme); err != nil {
-		return r, err
-	}
-	if o.Controllers {
-		if err := r.prepareAggregation(); err != nil {
-			return r, err
-		}
-	}
-	t1 := time.Now()
-	r.env = &envtest.Environment{
-		BinaryAssetsDirectory: o.AssetsDir,
-		CRDDirectoryPaths:     []string{o.CRDDir},
-		ErrorIfCRDPathMissing: true,
-		Scheme:                r.Scheme,
-		WebhookInstallOptions: envtest.WebhookInstallOptions{
-			ValidatingWebhooks: []*admissionv1.ValidatingWebhookConfiguration{whc},
-			LocalServingHost:   "127.0.0.1",
-		},
-		ControlPlaneStartTimeout: 3 * time.Minute,
-		ControlPlaneStopTimeout:  30 * time.Second,
-	}
-	if o.Controllers {
-		r.configureAggregation(r.env.ControlPlane.GetAPIServer().Configure())
-	}
-	r.Config, err = r.env.Start()
-	for pid, comm := range childPIDs() {
-		if comm == "etcd" || comm == "kube-apiserver" {
-			r.recordPID(pid, comm)
-		}
-	}
-	if err != nil {
-		return r, fmt.Errorf("envtest (etcd + kube-apiserver): %w", err)
-	}
-	o.logf("rig: kube-apiserver %s up with KEDA CRDs in %s", r.Config.Host, time.Since(t1).Round(time.Millisecond))
-	if r.Client, err = client.New(r.Config, client.Options{Scheme: r.Scheme}); err != nil {
-		return r, err
-	}
-	user, err := r.env.ControlPlane.AddUser(envtest.User{Name: "rig-admin", Groups: []string{"system:masters"}}, nil)
-	if err != nil {
-		return r, err
-	}
-	kc, err := user.KubeConfig()
-	if err != nil {
-		return r, err
-	}
-	r.Kubeconfig = filepath.Join(dir, "kubeconfig")
-	if err := os.WriteFile(r.Kubeconfig, kc, 0o600); err != nil {
-		return r, err
-	}
-	if err := r.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "keda"}}); err != nil {
+	if err := r.startControlPlane(ctx); err != nil {
 		return r, err
 	}
 
@@ -177,6 +120,78 @@ func Start(ctx context.Context, o Options) (r *Rig, err error) {
 	}
 	o.logf("rig: whole rig up in %s", time.Since(t0).Round(time.Millisecond))
 	return r, nil
+}
+
+// startControlPlane starts etcd and kube-apiserver (through envtest) with KEDA's CRDs and
+// webhook configuration (and, with controllers, the aggregation layer's flags), and writes an
+// admin kubeconfig.
+func (r *Rig) startControlPlane(ctx context.Context) error {
+	whc, err := readWebhookConfig(r.opts.WebhookConfig)
+	if err != nil {
+		return err
+	}
+	if r.Scheme, err = newScheme(); err != nil {
+		return err
+	}
+	if r.opts.Controllers {
+		if err := r.prepareAggregation(); err != nil {
+			return err
+		}
+	}
+	t1 := time.Now()
+	r.env = &envtest.Environment{
+		BinaryAssetsDirectory: r.opts.AssetsDir,
+		CRDDirectoryPaths:     []string{r.opts.CRDDir},
+		ErrorIfCRDPathMissing: true,
+		Scheme:                r.Scheme,
+		WebhookInstallOptions: envtest.WebhookInstallOptions{
+			ValidatingWebhooks: []*admissionv1.ValidatingWebhookConfiguration{whc},
+			LocalServingHost:   "127.0.0.1",
+		},
+		ControlPlaneStartTimeout: 3 * time.Minute,
+		ControlPlaneStopTimeout:  30 * time.Second,
+	}
+	if r.opts.Controllers {
+		r.configureAggregation(r.env.ControlPlane.GetAPIServer().Configure())
+	}
+	r.Config, err = r.env.Start()
+	for pid, comm := range childPIDs() {
+		if comm == "etcd" || comm == "kube-apiserver" {
+			r.recordPID(pid, comm)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("envtest (etcd + kube-apiserver): %w", err)
+	}
+	r.opts.logf("rig: kube-apiserver %s up with KEDA CRDs in %s", r.Config.Host, time.Since(t1).Round(time.Millisecond))
+	if r.Client, err = client.New(r.Config, client.Options{Scheme: r.Scheme}); err != nil {
+		return err
+	}
+	user, err := r.env.ControlPlane.AddUser(envtest.User{Name: "rig-admin", Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		return err
+	}
+	kc, err := user.KubeConfig()
+	if err != nil {
+		return err
+	}
+	r.Kubeconfig = filepath.Join(r.Dir, "kubeconfig")
+	if err := os.WriteFile(r.Kubeconfig, kc, 0o600); err != nil {
+		return err
+	}
+	if err := r.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "keda"}}); err != nil {
+		return err
+	}
+	return nil
+}
+
+// newScheme knows the built-in kinds and KEDA's.
+func newScheme() (*runtime.Scheme, error) {
+	s := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(s); err != nil {
+		return nil, err
+	}
+	return s, kedav1alpha1.AddToScheme(s)
 }
 
 // readWebhookConfig loads KEDA's own ValidatingWebhookConfiguration and makes it strict:
