@@ -10,7 +10,7 @@
 #   make rig-prepare   only install/build/cache the rig's binaries
 #
 # Binaries are cached in $(MASTOSCALE_CACHE)/rig (default ~/.cache/mastoscale/rig); a cold
-# build takes ~12 min on 2 cores, a warm one seconds. E2E_FLAGS go to `go test`, e.g.
+# build takes 20-35 min on 2 cores (see test/e2e/README.md), a warm one seconds. E2E_FLAGS go to `go test`, e.g.
 #   make e2e E2E_FLAGS='-run TestPlatformRejects -v'
 
 E2E_DIR := $(patsubst %/,%,$(dir $(lastword $(MAKEFILE_LIST))))
