@@ -169,13 +169,14 @@ func (k *Kubelet) gone(obj any) {
 		return
 	}
 	k.mu.Lock()
-	sp := k.pods[pod.UID]
-	if sp != nil {
+	var p *process
+	if sp := k.pods[pod.UID]; sp != nil {
 		sp.rec.Gone = time.Now()
+		p = sp.proc
 	}
 	k.mu.Unlock()
-	if sp != nil && sp.proc != nil && !sp.proc.exited() {
-		_ = sp.proc.cmd.Process.Kill()
+	if p != nil && !p.exited() {
+		_ = p.cmd.Process.Kill()
 	}
 }
 
