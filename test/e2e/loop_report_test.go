@@ -90,7 +90,7 @@ func (r *loopRun) report(t *testing.T) {
 			for _, p := range se.procs[:se.end] {
 				o.Processes = max(o.Processes, p)
 			}
-			o.StartDelays = delays[sc.worker]
+			o.StartDelays = delays[sc.source+"/"+sc.worker]
 			o.StopDelays = r.stopDelays(sc)
 			r.mu.Lock()
 			o.HPASyncs = r.since(r.hpaSyncs[r.rel(sc).ns+"/keda-hpa-"+deployName(sc)], se.end)
@@ -148,7 +148,7 @@ func (r *loopRun) podSeries(sc scenario, seconds int) []int32 {
 }
 
 // startDelay is the mean time from a pod's creation to its process registering, over the pods
-// created during the run, and each worker's delays.
+// created during the run, and the delays of each release's worker (by "<source>/<worker>").
 func (r *loopRun) startDelay() (float64, map[string][]float64) {
 	var sum float64
 	var n int
@@ -161,8 +161,8 @@ func (r *loopRun) startDelay() (float64, map[string][]float64) {
 			d := rec.Ready.Sub(rec.Created).Seconds()
 			sum += d
 			n++
-			w := strings.TrimPrefix(rec.Component, "sidekiq-")
-			per[w] = append(per[w], math.Round(d*10)/10)
+			key := rel.source + "/" + strings.TrimPrefix(rec.Component, "sidekiq-")
+			per[key] = append(per[key], math.Round(d*10)/10)
 		}
 	}
 	if n == 0 {
