@@ -24,12 +24,15 @@ build:
 	$(GO) build -o bin/mastoscale ./cmd/mastoscale
 
 # test runs every test; when the platform rig is prepared (make rig-prepare, or make e2e once)
-# it runs the rig checks too. .ci/run prepares it, so CI always does.
+# it runs the rig checks too, and the loop scenarios when the loop's parts are prepared as well.
+# .ci/run prepares both, so CI always runs them.
 test: tools build
 	$(GO) vet ./...
 	$(GO) test ./...
 	@if test/e2e/rig.sh ready; then $(MAKE) --no-print-directory e2e; \
 	else echo "make test: the platform rig is not prepared, so its checks did not run: make rig-prepare (~15 min cold) or make e2e"; fi
+	@if test/e2e/rig.sh ready loop; then $(MAKE) --no-print-directory e2e-loop; \
+	else echo "make test: the loop's parts (kube-controller-manager, KEDA's metrics apiserver, Sidekiq) are not prepared, so the loop scenarios did not run: make rig-prepare"; fi
 
 # unit runs the tests without building the external tools (tests that need them skip).
 unit:

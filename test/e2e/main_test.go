@@ -34,7 +34,7 @@ func run(m *testing.M) int {
 	if !explicit {
 		_ = flag.Set("test.parallel", "64")
 	}
-	opts, err := rig.OptionsFromEnv()
+	opts, err := rig.OptionsFromEnv(os.Getenv("RIG_LOOP") != "")
 	if err != nil {
 		// Never skip: a rig that cannot start is a failure, on CI and on a laptop alike.
 		fmt.Fprintf(os.Stderr, "FAIL: the e2e rig cannot start: %v\n", err)

@@ -5,9 +5,12 @@
 #
 #   rig.sh prepare      install/build what is missing, print the env the tests need
 #   rig.sh test [FLAGS] prepare, then run the e2e Go tests (FLAGS and $RIG_TEST_FLAGS go to `go test`)
+#   rig.sh loop [FLAGS] prepare, then run the loop scenarios (TestLoop) on the rig with its
+#                       controllers: kube-controller-manager, KEDA's metrics apiserver, Sidekiq
 #   rig.sh up           prepare, then start the rig and wait (Ctrl-C stops it)
 #   rig.sh env          print the env lines (after prepare)
-#   rig.sh ready        exit 0 when the rig is prepared (what `make test` asks before running it)
+#   rig.sh ready [loop] exit 0 when the rig (and with loop, the loop's parts) is prepared: what
+#                       `make test` asks before running them
 #
 # Binaries are cached outside the repository, keyed by version, under
 #   ${MASTOSCALE_CACHE:-$HOME/.cache/mastoscale}/rig/<name>-<version>/
@@ -21,6 +24,7 @@ KEDA_VERSION="${RIG_KEDA_VERSION:-v2.21.0}"
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 CACHE_ROOT="${MASTOSCALE_CACHE:-$HOME/.cache/mastoscale}/rig"
 APISERVER_DIR="$CACHE_ROOT/kube-apiserver-$K8S_VERSION"
+KCM_DIR="$CACHE_ROOT/kube-controller-manager-$K8S_VERSION"
 KEDA_DIR="$CACHE_ROOT/keda-$KEDA_VERSION"
 ASSETS_DIR="$CACHE_ROOT/assets-$K8S_VERSION"
 
@@ -54,20 +58,22 @@ apt_install() { # apt_install <binary> <package>
 # Outputs are written to <name>.tmp.<pid> and renamed into place, so two prepares sharing a
 # cache (several checkouts on one machine) never see a half-written binary.
 
-# build_apiserver builds kube-apiserver from k8s.io/kubernetes in a scratch module that replaces
-# every k8s.io staging module with its published v0.<minor>.<patch> twin.
-build_apiserver() {
-	local bin="$APISERVER_DIR/kube-apiserver"
+# build_k8s <command> builds one Kubernetes command (kube-apiserver, kube-controller-manager) from
+# k8s.io/kubernetes in a scratch module that replaces every k8s.io staging module with its
+# published v0.<minor>.<patch> twin, into $CACHE_ROOT/<command>-$K8S_VERSION/<command>.
+build_k8s() {
+	local name="$1" dir="$CACHE_ROOT/$1-$K8S_VERSION"
+	local bin="$dir/$name"
 	if [ -x "$bin" ]; then return 0; fi
-	local src="$APISERVER_DIR/src" staging="v0.${K8S_VERSION#v1.}" gomod
+	local src="$dir/src" staging="v0.${K8S_VERSION#v1.}" gomod t0=$SECONDS
 	mkdir -p "$src"
-	log "building kube-apiserver $K8S_VERSION (cold: ~4 min on 2 cores)"
+	log "building $name $K8S_VERSION (cold: kube-apiserver ~4 min, kube-controller-manager ~3 min on 2 cores)"
 	(
 		cd "$src"
 		gomod="$(GOFLAGS=-mod=mod go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | sed -n 's/.*"GoMod": "\(.*\)",*/\1/p')"
 		[ -f "$gomod" ] || die "cannot download k8s.io/kubernetes@$K8S_VERSION"
 		{
-			printf 'module rigbuild/kube-apiserver\n\ngo 1.26.0\n\nrequire k8s.io/kubernetes %s\n\n' "$K8S_VERSION"
+			printf 'module rigbuild/%s\n\ngo 1.26.0\n\nrequire k8s.io/kubernetes %s\n\n' "$name" "$K8S_VERSION"
 			sed -n 's#^[[:space:]]*\(k8s\.io/[a-z0-9-]*\) => \./staging/.*#replace \1 => \1 '"$staging"'#p' "$gomod"
 		} >go.mod
 		printf 'package tools\n' >tools.go
@@ -78,16 +84,17 @@ build_apiserver() {
 		for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
 			ldflags="$ldflags -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
 		done
-		GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$bin.tmp.$$" k8s.io/kubernetes/cmd/kube-apiserver
+		GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$bin.tmp.$$" "k8s.io/kubernetes/cmd/$name"
 		mv "$bin.tmp.$$" "$bin"
-	) || die "kube-apiserver build failed"
+	) || die "$name build failed"
+	log "built $name in $((SECONDS - t0))s"
 }
 
-# build_keda builds the KEDA operator and admission webhooks in a scratch module with KEDA's
-# own replace/exclude lines, and copies the CRDs (config/crd/bases) and the webhook
+# build_keda builds the KEDA operator, admission webhooks and metrics apiserver (cmd/adapter) in a
+# scratch module with KEDA's own replace/exclude lines, and copies the CRDs (config/crd/bases) and the webhook
 # configuration (config/webhooks/validation_webhooks.yaml) out of the module.
 build_keda() {
-	if [ -x "$KEDA_DIR/keda-operator" ] && [ -x "$KEDA_DIR/keda-webhooks" ] &&
+	if [ -x "$KEDA_DIR/keda-operator" ] && [ -x "$KEDA_DIR/keda-webhooks" ] && [ -x "$KEDA_DIR/keda-adapter" ] &&
 		[ -f "$KEDA_DIR/crds/eventing.keda.sh_cloudeventsources.yaml" ] &&
 		[ -f "$KEDA_DIR/webhooks/validation_webhooks.yaml" ]; then return 0; fi
 	local src="$KEDA_DIR/src" dir
@@ -102,12 +109,14 @@ build_keda() {
 			awk '/^(replace|exclude)[[:space:]]*\($/{p=1} p{print} p&&/^\)/{p=0}' "$dir/go.mod"
 		} >go.mod
 		printf 'package tools\n' >tools.go
-		local name
-		for name in operator webhooks; do
+		local name t0
+		for name in operator webhooks adapter; do
 			[ -x "$KEDA_DIR/keda-$name" ] && continue
-			log "building KEDA $KEDA_VERSION $name (cold: operator ~6 min, webhooks ~2 min on 2 cores)"
+			t0=$SECONDS
+			log "building KEDA $KEDA_VERSION $name (cold: operator ~6 min, webhooks ~2 min, adapter ~3 min on 2 cores)"
 			GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -o "$KEDA_DIR/keda-$name.tmp.$$" "github.com/kedacore/keda/v2/cmd/$name"
 			mv "$KEDA_DIR/keda-$name.tmp.$$" "$KEDA_DIR/keda-$name"
+			log "built KEDA $name in $((SECONDS - t0))s"
 		done
 		rm -rf "$KEDA_DIR/crds.tmp.$$" "$KEDA_DIR/webhooks.tmp.$$" && mkdir -p "$KEDA_DIR/crds.tmp.$$" "$KEDA_DIR/webhooks.tmp.$$"
 		# All of them: the operator also watches eventing.keda.sh CloudEventSources and exits if
@@ -132,6 +141,9 @@ print_env() {
 KUBEBUILDER_ASSETS=$ASSETS_DIR
 RIG_KEDA_OPERATOR=$KEDA_DIR/keda-operator
 RIG_KEDA_WEBHOOKS=$KEDA_DIR/keda-webhooks
+RIG_KEDA_ADAPTER=$KEDA_DIR/keda-adapter
+RIG_KUBE_CONTROLLER_MANAGER=$KCM_DIR/kube-controller-manager
+RIG_SIDEKIQ=$(command -v sidekiq || echo /usr/bin/sidekiq)
 RIG_KEDA_CRDS=$KEDA_DIR/crds
 RIG_KEDA_WEBHOOK_CONFIG=$KEDA_DIR/webhooks/validation_webhooks.yaml
 RIG_REDIS_SERVER=$(command -v redis-server || echo /usr/bin/redis-server)
@@ -144,8 +156,10 @@ prepare() {
 	local t0=$SECONDS
 	apt_install etcd etcd-server
 	apt_install redis-server redis-server
-	# Both builds are CPU bound; run them side by side so the two cores stay busy.
-	build_apiserver &
+	apt_install sidekiq ruby-sidekiq # Sidekiq 6.4.1 on Ruby 3.1, for the loop scenarios
+	# The builds are CPU bound; run the Kubernetes and the KEDA ones side by side so the two
+	# cores stay busy (the controller-manager reuses most of the apiserver's compiled packages).
+	{ build_k8s kube-apiserver && build_k8s kube-controller-manager; } &
 	local a=$!
 	build_keda &
 	local k=$!
@@ -210,20 +224,44 @@ case "$cmd" in
 prepare) prepare; print_env ;;
 env) print_env ;;
 ready)
-	# exit 0 when every binary the tests need is cached and installed: `make test` then runs the rig
+	# exit 0 when every binary the tests need is cached and installed: `make test` then runs the
+	# rig; `ready loop` also asks for the loop's parts (controller-manager, metrics apiserver, Sidekiq)
 	[ -x "$ASSETS_DIR/kube-apiserver" ] && [ -x "$ASSETS_DIR/etcd" ] && [ -x "$KEDA_DIR/keda-operator" ] &&
-		[ -x "$KEDA_DIR/keda-webhooks" ] && [ -d "$KEDA_DIR/crds" ] && command -v redis-server >/dev/null
+		[ -x "$KEDA_DIR/keda-webhooks" ] && [ -d "$KEDA_DIR/crds" ] && command -v redis-server >/dev/null || exit 1
+	if [ "${1:-}" = loop ]; then
+		[ -x "$KCM_DIR/kube-controller-manager" ] && [ -x "$KEDA_DIR/keda-adapter" ] && command -v sidekiq >/dev/null || exit 1
+	fi
 	;;
 test)
 	prepare
 	cd "$REPO_ROOT"
 	# shellcheck disable=SC2086 # RIG_TEST_FLAGS is a list of flags
-	run_with_env go test -tags e2e -count=1 -timeout 30m ${RIG_TEST_FLAGS:-} "$@" ./test/e2e/...
+	# TestLoop needs the controllers; `rig.sh loop` runs it.
+	run_with_env go test -tags e2e -count=1 -timeout 30m -skip '^TestLoop$' ${RIG_TEST_FLAGS:-} "$@" ./test/e2e/...
+	;;
+loop)
+	prepare
+	cd "$REPO_ROOT"
+	export RIG_LOOP=1
+	export MASTOSCALE_HELM3="${MASTOSCALE_HELM3:-${MASTOSCALE_CACHE:-$HOME/.cache/mastoscale}/tools/helm-v3.22.0/helm}"
+	out="$(mktemp "${TMPDIR:-/tmp}/mastoscale-loop.XXXXXX")"
+	loop_test() {
+		# shellcheck disable=SC2086 # RIG_TEST_FLAGS is a list of flags
+		# Flags after the package, so test binary flags such as -update reach the test.
+		go test -tags e2e -count=1 -timeout 20m -run '^TestLoop$' ./test/e2e/ ${RIG_TEST_FLAGS:-} "$@" 2>&1 | tee "$out"
+		return "${PIPESTATUS[0]}"
+	}
+	rc=0
+	run_with_env loop_test "$@" || rc=$?
+	log "loop summary:"
+	grep '^LOOP ' "$out" >&2 || log "no LOOP lines (see the output above)"
+	rm -f "$out"
+	exit "$rc"
 	;;
 up)
 	prepare
 	cd "$REPO_ROOT"
 	run_with_env go run -tags e2e ./test/e2e/cmd/rig "$@"
 	;;
-*) die "unknown command $cmd (prepare|test|up|env|ready)" ;;
+*) die "unknown command $cmd (prepare|test|loop|up|env|ready)" ;;
 esac

@@ -4,8 +4,11 @@ package rig
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -195,4 +198,35 @@ func poll(ctx context.Context, interval time.Duration, f func() (bool, error)) e
 		case <-t.C:
 		}
 	}
+}
+
+func (r *Rig) waitHTTP(ctx context.Context, p *process, url string) error {
+	// A health probe of a child the rig started, some of which serve a self-signed certificate
+	// (kube-controller-manager): what the kubelet's HTTPS probes do, they do not verify it.
+	hc := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: true}}} //nolint:gosec // see above
+	return poll(ctx, 250*time.Millisecond, func() (bool, error) {
+		if p.exited() {
+			return false, fmt.Errorf("%s exited: %v", p.name, p.err)
+		}
+		resp, err := hc.Get(url)
+		if err != nil {
+			return false, err
+		}
+		_ = resp.Body.Close()
+		return resp.StatusCode == http.StatusOK, fmt.Errorf("%s: %s", url, resp.Status)
+	})
+}
+
+func (r *Rig) waitTCP(ctx context.Context, p *process, addr string) error {
+	return poll(ctx, 250*time.Millisecond, func() (bool, error) {
+		if p.exited() {
+			return false, fmt.Errorf("%s exited: %v", p.name, p.err)
+		}
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err != nil {
+			return false, err
+		}
+		_ = c.Close()
+		return true, nil
+	})
 }

@@ -7,11 +7,8 @@ package rig
 
 import (
 	"context"
-	"crypto/tls"
-	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -33,58 +30,6 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// Options name the binaries and files the rig runs. OptionsFromEnv reads them from the
-// variables rig.sh prints.
-type Options struct {
-	AssetsDir     string // KUBEBUILDER_ASSETS: kube-apiserver and etcd
-	OperatorBin   string // RIG_KEDA_OPERATOR
-	WebhooksBin   string // RIG_KEDA_WEBHOOKS
-	CRDDir        string // RIG_KEDA_CRDS: KEDA's config/crd/bases
-	WebhookConfig string // RIG_KEDA_WEBHOOK_CONFIG: KEDA's config/webhooks/validation_webhooks.yaml
-	RedisBin      string // RIG_REDIS_SERVER
-	PIDFile       string // RIG_PID_FILE: every started PID is appended here (optional)
-	Logf          func(format string, args ...any)
-}
-
-// OptionsFromEnv reads the rig's inputs from the environment and checks that each exists.
-func OptionsFromEnv() (Options, error) {
-	o := Options{
-		AssetsDir:     os.Getenv("KUBEBUILDER_ASSETS"),
-		OperatorBin:   os.Getenv("RIG_KEDA_OPERATOR"),
-		WebhooksBin:   os.Getenv("RIG_KEDA_WEBHOOKS"),
-		CRDDir:        os.Getenv("RIG_KEDA_CRDS"),
-		WebhookConfig: os.Getenv("RIG_KEDA_WEBHOOK_CONFIG"),
-		RedisBin:      os.Getenv("RIG_REDIS_SERVER"),
-		PIDFile:       os.Getenv("RIG_PID_FILE"),
-	}
-	var errs []error
-	for name, p := range map[string]string{
-		"KUBEBUILDER_ASSETS/kube-apiserver": filepath.Join(o.AssetsDir, "kube-apiserver"),
-		"KUBEBUILDER_ASSETS/etcd":           filepath.Join(o.AssetsDir, "etcd"),
-		"RIG_KEDA_OPERATOR":                 o.OperatorBin,
-		"RIG_KEDA_WEBHOOKS":                 o.WebhooksBin,
-		"RIG_KEDA_CRDS":                     o.CRDDir,
-		"RIG_KEDA_WEBHOOK_CONFIG":           o.WebhookConfig,
-		"RIG_REDIS_SERVER":                  o.RedisBin,
-	} {
-		if o.AssetsDir == "" && strings.HasPrefix(name, "KUBEBUILDER") {
-			errs = append(errs, fmt.Errorf("%s: KUBEBUILDER_ASSETS is not set", name))
-			continue
-		}
-		if p == "" {
-			errs = append(errs, fmt.Errorf("%s is not set", name))
-			continue
-		}
-		if _, err := os.Stat(p); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", name, err))
-		}
-	}
-	if len(errs) > 0 {
-		return o, fmt.Errorf("rig inputs missing (run test/e2e/rig.sh, or `make e2e`): %w", errors.Join(errs...))
-	}
-	return o, nil
-}
-
 // Rig is a running platform.
 type Rig struct {
 	Dir        string       // scratch directory: logs, kubeconfig, certs, redis dirs
@@ -100,13 +45,22 @@ type Rig struct {
 	MetricsService api.MetricsServiceClient // KEDA operator's gRPC metrics service (what the metrics adapter calls)
 	OperatorHTTP   string                   // http://127.0.0.1:<port> of the operator's Prometheus endpoint
 
-	opts     Options
-	env      *envtest.Environment
-	grpcConn *grpc.ClientConn
-	mu       sync.Mutex
-	procs    []*process
-	operator *process
-	webhooks *process
+	// With Options.Controllers: the HPA, Deployment and ReplicaSet controllers and KEDA's
+	// metrics apiserver, registered as v1beta1.external.metrics.k8s.io.
+	HostIP        string // the address the metrics apiserver listens on (see controllers.go)
+	HPASyncPeriod time.Duration
+
+	opts         Options
+	env          *envtest.Environment
+	operatorCert string // the operator's --cert-dir: mTLS pair and CA of its gRPC service
+	operatorGRPC string // 127.0.0.1:<port> of the operator's gRPC metrics service
+	controllers  *process
+	adapter      *process
+	grpcConn     *grpc.ClientConn
+	mu           sync.Mutex
+	procs        []*process
+	operator     *process
+	webhooks     *process
 }
 
 func (o Options) logf(format string, args ...any) {
@@ -145,56 +99,7 @@ func Start(ctx context.Context, o Options) (r *Rig, err error) {
 	}
 	o.logf("rig: redis-servers up on %s and %s (password) in %s", r.Redis.Addr, r.RedisAuth.Addr, time.Since(t0).Round(time.Millisecond))
 
-	whc, err := readWebhookConfig(o.WebhookConfig)
-	if err != nil {
-		return r, err
-	}
-	r.Scheme = runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(r.Scheme); err != nil {
-		return r, err
-	}
-	if err := kedav1alpha1.AddToScheme(r.Scheme); err != nil {
-		return r, err
-	}
-	t1 := time.Now()
-	r.env = &envtest.Environment{
-		BinaryAssetsDirectory: o.AssetsDir,
-		CRDDirectoryPaths:     []string{o.CRDDir},
-		ErrorIfCRDPathMissing: true,
-		Scheme:                r.Scheme,
-		WebhookInstallOptions: envtest.WebhookInstallOptions{
-			ValidatingWebhooks: []*admissionv1.ValidatingWebhookConfiguration{whc},
-			LocalServingHost:   "127.0.0.1",
-		},
-		ControlPlaneStartTimeout: 3 * time.Minute,
-		ControlPlaneStopTimeout:  30 * time.Second,
-	}
-	r.Config, err = r.env.Start()
-	for pid, comm := range childPIDs() {
-		if comm == "etcd" || comm == "kube-apiserver" {
-			r.recordPID(pid, comm)
-		}
-	}
-	if err != nil {
-		return r, fmt.Errorf("envtest (etcd + kube-apiserver): %w", err)
-	}
-	o.logf("rig: kube-apiserver %s up with KEDA CRDs in %s", r.Config.Host, time.Since(t1).Round(time.Millisecond))
-	if r.Client, err = client.New(r.Config, client.Options{Scheme: r.Scheme}); err != nil {
-		return r, err
-	}
-	user, err := r.env.ControlPlane.AddUser(envtest.User{Name: "rig-admin", Groups: []string{"system:masters"}}, nil)
-	if err != nil {
-		return r, err
-	}
-	kc, err := user.KubeConfig()
-	if err != nil {
-		return r, err
-	}
-	r.Kubeconfig = filepath.Join(dir, "kubeconfig")
-	if err := os.WriteFile(r.Kubeconfig, kc, 0o600); err != nil {
-		return r, err
-	}
-	if err := r.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "keda"}}); err != nil {
+	if err := r.startControlPlane(ctx); err != nil {
 		return r, err
 	}
 
@@ -207,8 +112,86 @@ func Start(ctx context.Context, o Options) (r *Rig, err error) {
 	if err := r.startOperator(ctx); err != nil {
 		return r, err
 	}
-	o.logf("rig: KEDA operator healthy in %s; whole rig up in %s", time.Since(t3).Round(time.Millisecond), time.Since(t0).Round(time.Millisecond))
+	o.logf("rig: KEDA operator healthy in %s", time.Since(t3).Round(time.Millisecond))
+	if o.Controllers {
+		if err := r.startControllers(ctx); err != nil {
+			return r, err
+		}
+	}
+	o.logf("rig: whole rig up in %s", time.Since(t0).Round(time.Millisecond))
 	return r, nil
+}
+
+// startControlPlane starts etcd and kube-apiserver (through envtest) with KEDA's CRDs and
+// webhook configuration (and, with controllers, the aggregation layer's flags), and writes an
+// admin kubeconfig.
+func (r *Rig) startControlPlane(ctx context.Context) error {
+	whc, err := readWebhookConfig(r.opts.WebhookConfig)
+	if err != nil {
+		return err
+	}
+	if r.Scheme, err = newScheme(); err != nil {
+		return err
+	}
+	if r.opts.Controllers {
+		if err := r.prepareAggregation(); err != nil {
+			return err
+		}
+	}
+	t1 := time.Now()
+	r.env = &envtest.Environment{
+		BinaryAssetsDirectory: r.opts.AssetsDir,
+		CRDDirectoryPaths:     []string{r.opts.CRDDir},
+		ErrorIfCRDPathMissing: true,
+		Scheme:                r.Scheme,
+		WebhookInstallOptions: envtest.WebhookInstallOptions{
+			ValidatingWebhooks: []*admissionv1.ValidatingWebhookConfiguration{whc},
+			LocalServingHost:   "127.0.0.1",
+		},
+		ControlPlaneStartTimeout: 3 * time.Minute,
+		ControlPlaneStopTimeout:  30 * time.Second,
+	}
+	if r.opts.Controllers {
+		r.configureAggregation(r.env.ControlPlane.GetAPIServer().Configure())
+	}
+	r.Config, err = r.env.Start()
+	for pid, comm := range childPIDs() {
+		if comm == "etcd" || comm == "kube-apiserver" {
+			r.recordPID(pid, comm)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("envtest (etcd + kube-apiserver): %w", err)
+	}
+	r.opts.logf("rig: kube-apiserver %s up with KEDA CRDs in %s", r.Config.Host, time.Since(t1).Round(time.Millisecond))
+	if r.Client, err = client.New(r.Config, client.Options{Scheme: r.Scheme}); err != nil {
+		return err
+	}
+	user, err := r.env.ControlPlane.AddUser(envtest.User{Name: "rig-admin", Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		return err
+	}
+	kc, err := user.KubeConfig()
+	if err != nil {
+		return err
+	}
+	r.Kubeconfig = filepath.Join(r.Dir, "kubeconfig")
+	if err := os.WriteFile(r.Kubeconfig, kc, 0o600); err != nil {
+		return err
+	}
+	if err := r.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "keda"}}); err != nil {
+		return err
+	}
+	return nil
+}
+
+// newScheme knows the built-in kinds and KEDA's.
+func newScheme() (*runtime.Scheme, error) {
+	s := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(s); err != nil {
+		return nil, err
+	}
+	return s, kedav1alpha1.AddToScheme(s)
 }
 
 // readWebhookConfig loads KEDA's own ValidatingWebhookConfiguration and makes it strict:
@@ -288,7 +271,12 @@ func (r *Rig) startWebhooks(ctx context.Context) error {
 
 func (r *Rig) startOperator(ctx context.Context) error {
 	certDir := filepath.Join(r.Dir, "operator-certs")
-	tlsCfg, err := writeMTLSDir(certDir)
+	r.operatorCert = certDir
+	var extra []net.IP
+	if r.HostIP != "" {
+		extra = append(extra, net.ParseIP(r.HostIP))
+	}
+	tlsCfg, err := writeMTLSDir(certDir, extra...)
 	if err != nil {
 		return err
 	}
@@ -317,6 +305,7 @@ func (r *Rig) startOperator(ctx context.Context) error {
 		return err
 	}
 	r.OperatorHTTP = fmt.Sprintf("http://127.0.0.1:%d", metrics)
+	r.operatorGRPC = fmt.Sprintf("127.0.0.1:%d", grpcPort)
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	if err := r.waitHTTP(ctx, r.operator, fmt.Sprintf("http://127.0.0.1:%d/healthz", probe)); err != nil {
@@ -333,38 +322,9 @@ func (r *Rig) startOperator(ctx context.Context) error {
 	return nil
 }
 
-func (r *Rig) waitHTTP(ctx context.Context, p *process, url string) error {
-	hc := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS12}}}
-	return poll(ctx, 250*time.Millisecond, func() (bool, error) {
-		if p.exited() {
-			return false, fmt.Errorf("%s exited: %v", p.name, p.err)
-		}
-		resp, err := hc.Get(url)
-		if err != nil {
-			return false, err
-		}
-		_ = resp.Body.Close()
-		return resp.StatusCode == http.StatusOK, fmt.Errorf("%s: %s", url, resp.Status)
-	})
-}
-
-func (r *Rig) waitTCP(ctx context.Context, p *process, addr string) error {
-	return poll(ctx, 250*time.Millisecond, func() (bool, error) {
-		if p.exited() {
-			return false, fmt.Errorf("%s exited: %v", p.name, p.err)
-		}
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err != nil {
-			return false, err
-		}
-		_ = c.Close()
-		return true, nil
-	})
-}
-
 // OperatorAlive reports an error if the operator or the webhooks process has exited.
 func (r *Rig) OperatorAlive() error {
-	for _, p := range []*process{r.operator, r.webhooks} {
+	for _, p := range []*process{r.operator, r.webhooks, r.adapter, r.controllers} {
 		if p != nil && p.exited() {
 			return fmt.Errorf("%s exited: %v\n%s", p.name, p.err, p.tail(4000))
 		}

@@ -26,7 +26,7 @@ func main() {
 }
 
 func run() error {
-	opts, err := rig.OptionsFromEnv()
+	opts, err := rig.OptionsFromEnv(os.Getenv("RIG_LOOP") != "")
 	if err != nil {
 		return err
 	}
