@@ -2,16 +2,15 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"slices"
-	"strings"
 	"syscall"
 	"time"
 
+	"github.com/mastoscale/mastoscale/internal/sidekiq"
 	"github.com/mastoscale/mastoscale/internal/status"
 	"github.com/mastoscale/mastoscale/pkg/layout"
 	"github.com/redis/go-redis/v9"
@@ -26,27 +25,18 @@ var (
 	statusAfter = time.After
 )
 
-// Default environment variables holding the Redis password, in the order they are tried: ours,
-// then Mastodon's (SIDEKIQ_REDIS_PASSWORD beats REDIS_PASSWORD, as in Mastodon), so status
-// works as is inside a Mastodon pod. Empty ones are skipped.
-var passwordEnvDefaults = []string{"MASTOSCALE_REDIS_PASSWORD", "SIDEKIQ_REDIS_PASSWORD", "REDIS_PASSWORD"}
-
 // exitRedis is the exit code when Redis cannot be reached or read.
 const exitRedis = 2
 
 type statusFlags struct {
-	lf           layoutFlags
-	redisURL     string
-	namespace    string
-	passwordEnv  string
-	passwordFile string
-	tlsInsecure  bool
-	tlsCAFile    string
-	output       string
-	watch        bool
-	interval     time.Duration
-	record       string
-	duration     time.Duration
+	lf        layoutFlags
+	conn      sidekiq.ConnectionFlags
+	namespace string
+	output    string
+	watch     bool
+	interval  time.Duration
+	record    string
+	duration  time.Duration
 }
 
 func newStatusCommand(s Streams) *cobra.Command {
@@ -80,12 +70,8 @@ Exit codes: 0 read, 1 bad flags or layout, 2 Redis unreachable or unreadable.`,
 	}
 	f.lf.register(cmd)
 	fl := cmd.Flags()
-	fl.StringVar(&f.redisURL, "redis", "", "Sidekiq's Redis: redis://[user@]host[:port][/db] or rediss://... (no password)")
+	f.conn.Register(fl)
 	fl.StringVar(&f.namespace, "namespace", "", "REDIS_NAMESPACE prefix (Mastodon 4.3 and older); default the layout's spec.redis.namespace")
-	fl.StringVar(&f.passwordEnv, "password-env", "", "environment variable holding the Redis password (default: the first non-empty of MASTOSCALE_REDIS_PASSWORD, SIDEKIQ_REDIS_PASSWORD, REDIS_PASSWORD)")
-	fl.StringVar(&f.passwordFile, "password-file", "", "file holding the Redis password")
-	fl.BoolVar(&f.tlsInsecure, "tls-insecure", false, "with rediss://, skip verifying the server certificate")
-	fl.StringVar(&f.tlsCAFile, "tls-ca-file", "", "with rediss://, PEM file of the authorities to trust instead of the system's")
 	fl.StringVarP(&f.output, "output", "o", "table", "output format: table or json")
 	fl.BoolVarP(&f.watch, "watch", "w", false, "show the status again every --interval (redraws in a terminal)")
 	fl.DurationVar(&f.interval, "interval", 2*time.Second, "time between readings with --watch or --record")
@@ -113,20 +99,15 @@ func runStatus(cmd *cobra.Command, s Streams, f *statusFlags) error {
 	if err != nil {
 		return err
 	}
-	password, err := f.password()
+	conn, err := f.conn.Connection(os.LookupEnv)
 	if err != nil {
 		return err
 	}
-	conn := status.Connection{URL: f.redisURL, Password: password, TLSInsecure: f.tlsInsecure}
-	if f.tlsCAFile != "" {
-		if conn.CACert, err = os.ReadFile(f.tlsCAFile); err != nil {
-			return fmt.Errorf("reading --tls-ca-file: %w", err)
-		}
-	}
-	opts, err := conn.Options()
+	client, addr, err := conn.NewClient()
 	if err != nil {
 		return err
 	}
+	defer client.Close()
 	read := status.ReadOptions{Namespace: f.namespace}
 	if l != nil {
 		if !cmd.Flags().Changed("namespace") {
@@ -135,15 +116,13 @@ func runStatus(cmd *cobra.Command, s Streams, f *statusFlags) error {
 		read.Queues = layoutQueues(l)
 	}
 	redis.SetLogger(quietLogger{}) // errors reach the user once, through the returned error
-	client := redis.NewClient(opts)
-	defer client.Close()
 
 	ctx := cmd.Context()
 	if ctx == nil {
 		ctx = context.Background()
 	}
 	if !looping {
-		snap, err := readSnapshot(ctx, client, opts.Addr, read, statusClock())
+		snap, err := readSnapshot(ctx, client, addr, read, statusClock())
 		if err != nil {
 			return redisFailed(s, err)
 		}
@@ -162,7 +141,7 @@ loop:
 	for n := 0; ; n++ {
 		read.Previous = prev
 		at := statusClock()
-		snap, err := readSnapshot(ctx, client, opts.Addr, read, at)
+		snap, err := readSnapshot(ctx, client, addr, read, at)
 		switch {
 		case err != nil && ctx.Err() != nil:
 			break loop // interrupted
@@ -263,37 +242,10 @@ func layoutQueues(l *layout.SidekiqLayout) []string {
 	return slices.Compact(qs)
 }
 
-// password reads the Redis password from a file or the environment, never from argv.
-func (f *statusFlags) password() (string, error) {
-	if f.passwordFile != "" && f.passwordEnv != "" {
-		return "", errors.New("give --password-env or --password-file, not both")
-	}
-	if f.passwordFile != "" {
-		data, err := os.ReadFile(f.passwordFile)
-		if err != nil {
-			return "", fmt.Errorf("reading the Redis password: %w", err)
-		}
-		return strings.TrimRight(string(data), "\r\n"), nil
-	}
-	if f.passwordEnv != "" {
-		p, ok := os.LookupEnv(f.passwordEnv)
-		if !ok {
-			return "", fmt.Errorf("--password-env %s: the variable is not set", f.passwordEnv)
-		}
-		return p, nil
-	}
-	for _, env := range passwordEnvDefaults {
-		if p := os.Getenv(env); p != "" {
-			return p, nil
-		}
-	}
-	return "", nil
-}
-
 func readSnapshot(ctx context.Context, c *redis.Client, addr string, opts status.ReadOptions, now time.Time) (*status.Snapshot, error) {
 	// One reading does a handful of round trips; bound it as a whole so a Redis that accepts
 	// connections but stalls cannot hang the command.
-	ctx, cancel := context.WithTimeout(ctx, status.DialTimeout+2*status.IOTimeout)
+	ctx, cancel := context.WithTimeout(ctx, sidekiq.DialTimeout+2*sidekiq.IOTimeout)
 	defer cancel()
 	snap, err := status.Read(ctx, c, opts, now)
 	if err != nil {
