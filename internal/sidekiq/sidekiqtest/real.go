@@ -62,6 +62,15 @@ type RealOptions struct {
 func StartReal(t testing.TB, o RealOptions) *Real {
 	t.Helper()
 	bin := testutil.Command(t, "sidekiq")
+	if o.Namespace != "" {
+		if err := exec.Command("ruby", "-e", `require "redis-namespace"`).Run(); err != nil {
+			msg := "the redis-namespace gem is missing: .ci/run installs ruby-redis-namespace"
+			if os.Getenv("CI") == "true" {
+				t.Fatal(msg)
+			}
+			t.Skip(msg)
+		}
+	}
 	r := &Real{T: t, Hostname: o.Hostname, Namespace: o.Namespace, dir: t.TempDir()}
 	if err := os.WriteFile(filepath.Join(r.dir, "jobs.rb"), []byte(jobsRuby), 0o600); err != nil {
 		t.Fatal(err)
