@@ -1,7 +1,6 @@
 package sidekiq
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -17,22 +16,18 @@ const millisThreshold = 1e11
 
 // EnqueuedAt returns the `enqueued_at` of a Sidekiq job payload, in either format, detected
 // per job so a queue holding jobs of both Sidekiq versions (mid-upgrade) reads right.
-func EnqueuedAt(job []byte) (time.Time, bool) {
-	var j struct {
-		EnqueuedAt json.Number `json:"enqueued_at"`
+func EnqueuedAt[T string | []byte](job T) (time.Time, bool) {
+	v, ok := topLevelValue(job, "enqueued_at")
+	if !ok || len(v) == 0 || (v[0] != '-' && (v[0] < '0' || v[0] > '9')) {
+		return time.Time{}, false // absent, or not a number
 	}
-	dec := json.NewDecoder(bytes.NewReader(job))
-	dec.UseNumber()
-	if err := dec.Decode(&j); err != nil || j.EnqueuedAt == "" {
-		return time.Time{}, false
-	}
-	return epoch(j.EnqueuedAt.String())
+	return epoch(string(v))
 }
 
 // epoch reads a Sidekiq timestamp: float seconds or integer milliseconds.
 func epoch(s string) (time.Time, bool) {
 	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || f <= 0 || math.IsInf(f, 0) {
+	if err != nil || f <= 0 || math.IsInf(f, 0) || math.IsNaN(f) {
 		return time.Time{}, false
 	}
 	if f > millisThreshold {

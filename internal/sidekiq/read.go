@@ -71,7 +71,7 @@ func (r *QueueRead) Result() (Queue, error) {
 	}
 	q := Queue{Backlog: r.llen.Val()}
 	if job, err := r.oldest.Result(); err == nil {
-		if t, ok := EnqueuedAt([]byte(job)); ok {
+		if t, ok := EnqueuedAt(job); ok {
 			q.OldestEnqueuedAt = t
 		}
 	}
