@@ -53,40 +53,55 @@ func Read(ctx context.Context, c *redis.Client, opts ReadOptions, now time.Time)
 	}
 	names = uniqueSorted(slices.DeleteFunc(names, func(s string) bool { return s == "" }))
 
+	if err := readLists(ctx, c, keys, names, opts.Previous, busyByQueue, snap); err != nil {
+		return nil, err
+	}
+	if opts.ScanKeys >= 0 {
+		budget := opts.ScanKeys
+		if budget == 0 {
+			budget = DefaultScanKeys
+		}
+		snap.OtherPrefixes = otherPrefixes(ctx, c, opts.Namespace, budget)
+	}
+	return snap, nil
+}
+
+// readLists reads the queues' lists and Sidekiq's counters into snap in one MULTI: backlog and
+// oldest job (the reading the scaler shares), the newest job and, with a previous snapshot,
+// where its newest job is now (the recorder's marker).
+func readLists(ctx context.Context, c *redis.Client, keys sidekiq.Keys, names []string, prev *Snapshot, busyByQueue map[string]int64, snap *Snapshot) error {
 	type queueCmds struct {
-		read       *sidekiq.QueueRead
-		head       *redis.StringCmd
-		marker     *redis.IntCmd
-		markerHead string
+		read   *sidekiq.QueueRead
+		head   *redis.StringCmd
+		marker *redis.IntCmd
 	}
 	cmds := make([]queueCmds, len(names))
 	var retry, sched, dead *redis.IntCmd
 	var processed *redis.StringCmd
-	_, err = c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	_, err := c.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		for i, q := range names {
 			list := keys.Queue(q)
 			cmds[i].read = sidekiq.ReadQueue(ctx, p, keys, q)
 			cmds[i].head = p.LIndex(ctx, list, 0)
-			if opts.Previous != nil {
-				if prev, ok := opts.Previous.Queues[q]; ok && prev.Head != "" {
-					cmds[i].marker = p.LPos(ctx, list, prev.Head, redis.LPosArgs{})
-					cmds[i].markerHead = prev.Head
+			if prev != nil {
+				if old, ok := prev.Queues[q]; ok && old.Head != "" {
+					cmds[i].marker = p.LPos(ctx, list, old.Head, redis.LPosArgs{})
 				}
 			}
 		}
-		retry = p.ZCard(ctx, key(sidekiq.KeyRetry))
-		sched = p.ZCard(ctx, key(sidekiq.KeySchedule))
-		dead = p.ZCard(ctx, key(sidekiq.KeyDead))
-		processed = p.Get(ctx, key(sidekiq.KeyProcessed))
+		retry = p.ZCard(ctx, keys.Of(sidekiq.KeyRetry))
+		sched = p.ZCard(ctx, keys.Of(sidekiq.KeySchedule))
+		dead = p.ZCard(ctx, keys.Of(sidekiq.KeyDead))
+		processed = p.Get(ctx, keys.Of(sidekiq.KeyProcessed))
 		return nil
 	})
 	if err != nil && !errors.Is(err, redis.Nil) {
-		return nil, fmt.Errorf("reading the queues: %w", err)
+		return fmt.Errorf("reading the queues: %w", err)
 	}
 	for i, q := range names {
 		queue, err := cmds[i].read.Result()
 		if err != nil {
-			return nil, err
+			return err
 		}
 		s := QueueSample{Backlog: queue.Backlog, OldestEnqueuedAt: queue.OldestEnqueuedAt, Busy: busyByQueue[q], MarkerIndex: -1}
 		s.Head = cmds[i].head.Val()
@@ -101,14 +116,7 @@ func Read(ctx context.Context, c *redis.Client, opts ReadOptions, now time.Time)
 	if n, err := processed.Int64(); err == nil {
 		snap.Processed = n
 	}
-	if opts.ScanKeys >= 0 {
-		budget := opts.ScanKeys
-		if budget == 0 {
-			budget = DefaultScanKeys
-		}
-		snap.OtherPrefixes = otherPrefixes(ctx, c, opts.Namespace, budget)
-	}
-	return snap, nil
+	return nil
 }
 
 // readProcesses reads the live processes of the `processes` registry and counts the busy
