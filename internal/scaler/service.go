@@ -15,7 +15,8 @@ import (
 const DefaultStreamInterval = time.Second
 
 // Service is KEDA's ExternalScaler gRPC service (externalscaler.proto of KEDA v2.21.0) over a
-// Poller.
+// Poller. StreamMetricSpec is not implemented (the targets come from the trigger metadata and
+// never change), which KEDA treats as "use GetMetricSpec".
 type Service struct {
 	pb.UnimplementedExternalScalerServer
 	Poller *Poller
@@ -81,27 +82,6 @@ func (s *Service) GetMetricSpec(_ context.Context, ref *pb.ScaledObjectRef) (*pb
 		TargetSizeFloat: t.Target,
 		TargetSize:      int64(math.Ceil(t.Target)), // for KEDA versions before targetSizeFloat
 	}}}, nil
-}
-
-// StreamMetricSpec sends the trigger's spec when the stream opens and keeps the stream open;
-// the spec never changes (it comes from the metadata), so nothing follows. KEDA opens it for
-// external-push triggers and keeps what it received: while the scaler cannot be reached, KEDA
-// still knows the metric, so its requests fail and the fallback applies. Without a spec it
-// would have no metric to fall back on (GetMetricSpec is what fails then).
-func (s *Service) StreamMetricSpec(ref *pb.ScaledObjectRef, stream pb.ExternalScaler_StreamMetricSpecServer) error {
-	spec, err := s.GetMetricSpec(stream.Context(), ref)
-	if err != nil {
-		return err
-	}
-	if err := stream.Send(spec); err != nil {
-		return err
-	}
-	select {
-	case <-stream.Context().Done():
-		return status.FromContextError(stream.Context().Err()).Err()
-	case <-s.Stopping:
-		return nil
-	}
 }
 
 // GetMetrics returns the trigger's metric now.

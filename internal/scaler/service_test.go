@@ -74,18 +74,10 @@ func TestServiceOverGRPC(t *testing.T) {
 	_, err = client.IsActive(ctx, ref(md("backlog", "d", "broken", "30")))
 	assert.Equal(t, codes.FailedPrecondition, status.Code(err))
 
-	sctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	stream, err := client.StreamMetricSpec(sctx, ref(md("latency", "d", "q", "30")))
+	stream, err := client.StreamMetricSpec(ctx, ref(md("latency", "d", "q", "30")))
 	require.NoError(t, err)
-	spec, err := stream.Recv()
-	require.NoError(t, err, "the spec when the stream opens, which KEDA keeps for when the scaler is away")
-	assert.Equal(t, "sidekiq-latency", spec.MetricSpecs[0].MetricName)
-	assert.Equal(t, 30.0, spec.MetricSpecs[0].TargetSizeFloat)
-	badStream, err := client.StreamMetricSpec(ctx, ref(map[string]string{}))
-	require.NoError(t, err)
-	_, err = badStream.Recv()
-	assert.Equal(t, codes.InvalidArgument, status.Code(err))
+	_, err = stream.Recv()
+	assert.Equal(t, codes.Unimplemented, status.Code(err), "KEDA then keeps to GetMetricSpec")
 }
 
 func TestServiceRedisDown(t *testing.T) {
@@ -148,10 +140,6 @@ func TestHealthAndGracefulShutdown(t *testing.T) {
 	require.NoError(t, err)
 	_, err = stream.Recv()
 	require.NoError(t, err)
-	specs, err := client.StreamMetricSpec(ctx, ref(md("latency", "d", "q", "30")))
-	require.NoError(t, err)
-	_, err = specs.Recv()
-	require.NoError(t, err)
 	watch, err := health.Watch(ctx, &healthpb.HealthCheckRequest{})
 	require.NoError(t, err)
 	h, err := watch.Recv()
@@ -167,8 +155,6 @@ func TestHealthAndGracefulShutdown(t *testing.T) {
 	assert.Error(t, err, "then the watch ends, not holding the shutdown for its grace period")
 	_, err = stream.Recv()
 	assert.True(t, errors.Is(err, io.EOF), "open streams end cleanly, so KEDA reconnects without backing off: %v", err)
-	_, err = specs.Recv()
-	assert.True(t, errors.Is(err, io.EOF), "StreamMetricSpec too: %v", err)
 	select {
 	case err := <-stopped:
 		assert.NoError(t, err)
