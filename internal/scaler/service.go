@@ -120,6 +120,7 @@ func (s *Service) StreamIsActive(ref *pb.ScaledObjectRef, stream pb.ExternalScal
 		return err
 	}
 	ctx := stream.Context()
+	s.Log.Debug("StreamIsActive opened", "scaledObject", ref.GetNamespace()+"/"+ref.GetName(), "metric", string(t.Metric))
 	tick := time.NewTicker(s.StreamInterval)
 	defer tick.Stop()
 	var sent, have bool
