@@ -144,6 +144,7 @@ prepare() {
 	local t0=$SECONDS
 	apt_install etcd etcd-server
 	apt_install redis-server redis-server
+	apt_install sidekiq ruby-sidekiq # real Sidekiq 6.4 writes the processes the scaler test reads
 	# Both builds are CPU bound; run them side by side so the two cores stay busy.
 	build_apiserver &
 	local a=$!
