@@ -99,7 +99,7 @@ func runStatus(cmd *cobra.Command, s Streams, f *statusFlags) error {
 	if err != nil {
 		return err
 	}
-	conn, err := f.conn.Connection(os.LookupEnv)
+	conn, err := f.conn.Connection(s.lookupEnv)
 	if err != nil {
 		return err
 	}

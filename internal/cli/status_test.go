@@ -41,7 +41,7 @@ func fixClock(t *testing.T, step time.Duration) {
 func run(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	code = Run(args, Streams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut})
+	code = Run(args, Streams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut, Getenv: os.Getenv}) // tests set variables with t.Setenv
 	return out.String(), errOut.String(), code
 }
 
