@@ -117,7 +117,6 @@ func Run(ctx context.Context, s Streams, f *Flags) error {
 		return fmt.Errorf("--listen %s: %w", f.Listen, err)
 	}
 	poller := &Poller{Client: client, Keys: sidekiq.Keys{Namespace: f.Namespace}, Where: where, Now: s.Now, MaxAge: f.MaxAge, DueLimit: f.DueLimit, Log: log}
-	poller.Init()
 	svc := &Service{Poller: poller, StreamInterval: f.StreamInterval, Log: log}
 	log.Info("serving KEDA's ExternalScaler", "listen", l.Addr().String(), "tls", tlsCfg != nil,
 		"clientCertificates", f.TLS.ClientCAFile != "", "redis", where, "namespace", f.Namespace)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"log/slog"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -55,7 +56,6 @@ func newPoller(t testing.TB, conn sidekiq.Connection, namespace string) (*Poller
 	client.AddHook(rt)
 	c := &clock{t: now}
 	p := &Poller{Client: client, Keys: sidekiq.Keys{Namespace: namespace}, Where: where, Now: c.Now, MaxAge: time.Second}
-	p.Init()
 	return p, c, rt
 }
 
@@ -84,10 +84,7 @@ func servedTLS(t testing.TB, svc *Service, tlsCfg *tls.Config, opts ...grpc.Dial
 	if svc.StreamInterval == 0 {
 		svc.StreamInterval = 20 * time.Millisecond
 	}
-	if svc.Log == nil {
-		svc.Log = svc.Poller.Log
-	}
-	go func() { done <- Serve(ctx, l, svc, tlsCfg, 5*time.Second, svc.Log) }()
+	go func() { done <- Serve(ctx, l, svc, tlsCfg, 5*time.Second, slog.New(slog.DiscardHandler)) }()
 	var once sync.Once
 	var serveErr error
 	stop = func() error {

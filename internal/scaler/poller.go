@@ -35,7 +35,8 @@ type Poller struct {
 	Keys   sidekiq.Keys
 	// Where names the Redis in errors (never with a password).
 	Where string
-	Now   func() time.Time
+	// Now is the clock (default time.Now); DueLimit defaults to DefaultDueLimit, Log to none.
+	Now func() time.Time
 	// MaxAge is how long a reading serves every trigger (0 reads for every request).
 	MaxAge time.Duration
 	// DueLimit bounds how many due jobs of each of retry and schedule are read.
@@ -66,6 +67,9 @@ type flight struct {
 func (p *Poller) Get(ctx context.Context, t Trigger) (*Reading, error) {
 	for {
 		p.mu.Lock()
+		if p.interest == nil {
+			p.defaults()
+		}
 		now := p.Now()
 		for _, q := range t.Queues {
 			p.interest[q] = now
@@ -96,9 +100,6 @@ func (p *Poller) Get(ctx context.Context, t Trigger) (*Reading, error) {
 
 // start launches a reading of everything of interest; p.mu is held.
 func (p *Poller) start(now time.Time) *flight {
-	if p.interest == nil {
-		p.interest = map[string]time.Time{}
-	}
 	var queues []string
 	for q, at := range p.interest {
 		if now.Sub(at) > interestTTL {
@@ -124,8 +125,8 @@ func (p *Poller) start(now time.Time) *flight {
 	return f
 }
 
-// Init makes a Poller ready with defaults; the fields may be set before.
-func (p *Poller) Init() {
+// defaults fills in what was left unset, at the first Get; p.mu is held.
+func (p *Poller) defaults() {
 	if p.Now == nil {
 		p.Now = time.Now
 	}

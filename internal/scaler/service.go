@@ -27,6 +27,13 @@ type Service struct {
 	Log      *slog.Logger
 }
 
+func (s *Service) logger() *slog.Logger {
+	if s.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return s.Log
+}
+
 // trigger parses ref's metadata; an error is InvalidArgument, naming the ScaledObject.
 func trigger(ref *pb.ScaledObjectRef) (Trigger, error) {
 	t, err := ParseTrigger(ref.GetScalerMetadata())
@@ -120,7 +127,7 @@ func (s *Service) StreamIsActive(ref *pb.ScaledObjectRef, stream pb.ExternalScal
 		return err
 	}
 	ctx := stream.Context()
-	s.Log.Debug("StreamIsActive opened", "scaledObject", ref.GetNamespace()+"/"+ref.GetName(), "metric", string(t.Metric))
+	s.logger().Debug("StreamIsActive opened", "scaledObject", ref.GetNamespace()+"/"+ref.GetName(), "metric", string(t.Metric))
 	tick := time.NewTicker(s.StreamInterval)
 	defer tick.Stop()
 	var sent, have bool
@@ -133,7 +140,7 @@ func (s *Service) StreamIsActive(ref *pb.ScaledObjectRef, stream pb.ExternalScal
 		active, err := r.Active(t) // a reading that failed fails here too
 		switch {
 		case err != nil && err.Error() != lastErr:
-			s.Log.Warn("StreamIsActive: cannot tell whether the worker is active", "scaledObject", ref.GetNamespace()+"/"+ref.GetName(), "error", err)
+			s.logger().Warn("StreamIsActive: cannot tell whether the worker is active", "scaledObject", ref.GetNamespace()+"/"+ref.GetName(), "error", err)
 			lastErr, have = err.Error(), false
 		case err == nil && (!have || active != sent):
 			if err := stream.Send(&pb.IsActiveResponse{Result: active}); err != nil {
