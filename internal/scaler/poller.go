@@ -208,6 +208,8 @@ func (p *Poller) readProcesses(ctx context.Context, r *Reading, members *redis.S
 	}
 	known := make(map[string]*sidekiq.Process, len(ids))
 	slices.Sort(ids)
+	// Room for every process up front: known points into this array, which never moves.
+	r.processes = make([]sidekiq.Process, 0, len(ids))
 	for _, id := range ids {
 		proc, alive, err := preads[id].Result()
 		switch {
@@ -215,7 +217,7 @@ func (p *Poller) readProcesses(ctx context.Context, r *Reading, members *redis.S
 			r.badHosts[sidekiq.HostnameOf(id)] = err
 		case alive:
 			r.processes = append(r.processes, proc)
-			known[id] = &proc
+			known[id] = &r.processes[len(r.processes)-1]
 		default:
 			known[id] = nil
 		}

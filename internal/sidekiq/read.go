@@ -116,18 +116,20 @@ func (r *ProcessRead) Result() (Process, bool, error) {
 		return Process{}, false, fmt.Errorf("reading the heartbeat of process %q: %w", r.id, err)
 	}
 	str := func(v any) string { s, _ := v.(string); return s }
+	skip := 0 // with a known process, the info was not asked for
 	if r.known != nil {
-		vals = append([]any{r.known}, vals...)
+		skip = 1
 	}
-	if len(vals) != len(heartbeatFields) || vals[0] == nil || (r.known != nil && vals[1] == nil && vals[2] == nil) {
-		return Process{}, false, nil
+	field := func(i int) any { return vals[i-skip] }
+	if len(vals)+skip != len(heartbeatFields) || (r.known == nil && field(0) == nil) || (field(1) == nil && field(2) == nil) {
+		return Process{}, false, nil // expired (no info, or neither busy nor beat)
 	}
-	h := Heartbeat{Busy: str(vals[1]), Beat: str(vals[2]), Quiet: str(vals[3]), Concurrency: str(vals[4])}
+	h := Heartbeat{Busy: str(field(1)), Beat: str(field(2)), Quiet: str(field(3)), Concurrency: str(field(4))}
 	var p Process
 	if r.known != nil {
 		p, err = r.known.withBeat(h)
 	} else {
-		h.Info = str(vals[0])
+		h.Info = str(field(0))
 		p, err = ParseProcess(r.id, h)
 	}
 	if err != nil {
