@@ -82,18 +82,8 @@ Exit codes: 0 read, 1 bad flags or layout, 2 Redis unreachable or unreadable.`,
 }
 
 func runStatus(cmd *cobra.Command, s Streams, f *statusFlags) error {
-	if f.output != "table" && f.output != "json" {
-		return fmt.Errorf("--output must be table or json, not %q", f.output)
-	}
-	looping := f.watch || f.record != ""
-	if looping && f.interval <= 0 {
-		return fmt.Errorf("--interval must be positive, not %s", f.interval)
-	}
-	if f.record != "" && f.interval%time.Second != 0 {
-		return fmt.Errorf("--record writes whole seconds: give an --interval of whole seconds, not %s", f.interval)
-	}
-	if f.duration < 0 || (f.duration > 0 && !looping) {
-		return fmt.Errorf("--duration goes with --watch or --record, and must be positive")
+	if err := f.check(); err != nil {
+		return err
 	}
 	l, err := statusLayout(s, &f.lf)
 	if err != nil {
@@ -121,92 +111,150 @@ func runStatus(cmd *cobra.Command, s Streams, f *statusFlags) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	if !looping {
+	if !f.watch && f.record == "" {
 		snap, err := readSnapshot(ctx, client, addr, read, statusClock())
 		if err != nil {
 			return redisFailed(s, err)
 		}
 		return writeStatus(s.Out, f.output, status.Compute(snap, l))
 	}
-
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	var trace *status.TraceWriter
-	var prev *status.Snapshot
-	var last time.Time // the previous reading's time, failed or not
-	var prefixes []string
-	recorded, outages := 0, 0
+	lp := &statusLoop{s: s, f: f, l: l, client: client, addr: addr, read: read}
+	defer lp.close()
+	return lp.run(ctx)
+}
+
+// check refuses flag combinations that cannot work.
+func (f *statusFlags) check() error {
+	if f.output != "table" && f.output != "json" {
+		return fmt.Errorf("--output must be table or json, not %q", f.output)
+	}
+	looping := f.watch || f.record != ""
+	if looping && f.interval <= 0 {
+		return fmt.Errorf("--interval must be positive, not %s", f.interval)
+	}
+	if f.record != "" && f.interval%time.Second != 0 {
+		return fmt.Errorf("--record writes whole seconds: give an --interval of whole seconds, not %s", f.interval)
+	}
+	if f.duration < 0 || (f.duration > 0 && !looping) {
+		return fmt.Errorf("--duration goes with --watch or --record, and must be positive")
+	}
+	return nil
+}
+
+// statusLoop is `status --watch` and `--record`: a reading every interval, redrawn or recorded.
+type statusLoop struct {
+	s      Streams
+	f      *statusFlags
+	l      *layout.SidekiqLayout
+	client *redis.Client
+	addr   string
+	read   status.ReadOptions
+
+	file     *os.File
+	trace    *status.TraceWriter
+	prev     *status.Snapshot
+	last     time.Time // the previous reading's time, failed or not
+	prefixes []string
+	recorded int
+	outages  int
+}
+
+func (lp *statusLoop) close() {
+	if lp.file != nil {
+		lp.file.Close()
+	}
+}
+
+// run reads until the duration is over or ctx ends, then says what was recorded.
+func (lp *statusLoop) run(ctx context.Context) error {
 	next := time.Now() // readings keep to a fixed cadence: a slow one does not shift the rest
-loop:
 	for n := 0; ; n++ {
-		read.Previous = prev
 		at := statusClock()
-		snap, err := readSnapshot(ctx, client, addr, read, at)
-		switch {
-		case err != nil && ctx.Err() != nil:
-			break loop // interrupted
-		case err != nil && trace == nil:
-			return redisFailed(s, err)
-		case err != nil:
-			// A recording outlives a Redis outage: the interval is marked, as the simulator
-			// models outages, and the next good reading starts afresh.
-			fmt.Fprintf(s.ErrOut, "mastoscale: %v (recorded as an outage)\n", err)
-			if err := trace.Outage(last, at); err != nil {
-				return err
-			}
-			outages++
-			prev = nil
-		default:
-			// The namespace check SCANs up to 50 000 keys: once per run, not every second.
-			if read.ScanKeys >= 0 {
-				prefixes, read.ScanKeys = snap.OtherPrefixes, -1
-			}
-			snap.OtherPrefixes = prefixes
-			if f.record != "" && trace == nil {
-				file, tw, err := openTrace(f.record, snap.Time)
-				if err != nil {
-					return err
-				}
-				defer file.Close()
-				trace = tw
-			}
-			if trace != nil && prev != nil {
-				if err := trace.Write(prev, snap); err != nil {
-					return err
-				}
-				recorded++
-			} else if trace != nil && !last.IsZero() {
-				// Redis is back; what arrived since the failed reading is unknown.
-				if err := trace.Outage(last, at); err != nil {
-					return err
-				}
-				outages++
-			}
-			if f.watch {
-				if err := redraw(s.Out, f.output, f.interval, status.Compute(snap, l)); err != nil {
-					return err
-				}
-			}
-			prev = snap
-		}
-		last = at
-		if f.duration > 0 && time.Duration(n+1)*f.interval > f.duration {
+		if done, err := lp.step(ctx, at); err != nil {
+			return err
+		} else if done {
 			break
 		}
-		next = next.Add(f.interval)
+		lp.last = at
+		if lp.f.duration > 0 && time.Duration(n+1)*lp.f.interval > lp.f.duration {
+			break
+		}
+		next = next.Add(lp.f.interval)
 		select {
 		case <-ctx.Done():
-			break loop
 		case <-statusAfter(time.Until(next)):
+			continue
+		}
+		break
+	}
+	if lp.f.record != "" {
+		fmt.Fprintf(lp.s.ErrOut, "recorded %s of %s to %s", plural(lp.recorded, "interval"), lp.f.interval, lp.f.record)
+		if lp.outages > 0 {
+			fmt.Fprintf(lp.s.ErrOut, ", and %s Redis could not be read", plural(lp.outages, "interval"))
+		}
+		fmt.Fprintln(lp.s.ErrOut)
+	}
+	return nil
+}
+
+// step takes the reading at at; done when the run was interrupted.
+func (lp *statusLoop) step(ctx context.Context, at time.Time) (done bool, err error) {
+	lp.read.Previous = lp.prev
+	snap, err := readSnapshot(ctx, lp.client, lp.addr, lp.read, at)
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return true, nil // interrupted
+	case err != nil && lp.trace == nil:
+		return false, redisFailed(lp.s, err)
+	case err != nil:
+		// A recording outlives a Redis outage: the interval is marked, as the simulator
+		// models outages, and the next good reading starts afresh.
+		fmt.Fprintf(lp.s.ErrOut, "mastoscale: %v (recorded as an outage)\n", err)
+		lp.prev = nil
+		return false, lp.outage(at)
+	}
+	return false, lp.good(snap, at)
+}
+
+func (lp *statusLoop) outage(at time.Time) error {
+	lp.outages++
+	return lp.trace.Outage(lp.last, at)
+}
+
+// good records and shows a reading that worked.
+func (lp *statusLoop) good(snap *status.Snapshot, at time.Time) error {
+	// The namespace check SCANs up to 50 000 keys: once per run, not every second.
+	if lp.read.ScanKeys >= 0 {
+		lp.prefixes, lp.read.ScanKeys = snap.OtherPrefixes, -1
+	}
+	snap.OtherPrefixes = lp.prefixes
+	if lp.f.record != "" && lp.trace == nil {
+		file, tw, err := openTrace(lp.f.record, snap.Time)
+		if err != nil {
+			return err
+		}
+		lp.file, lp.trace = file, tw
+	}
+	switch {
+	case lp.trace != nil && lp.prev != nil:
+		if err := lp.trace.Write(lp.prev, snap); err != nil {
+			return err
+		}
+		lp.recorded++
+	case lp.trace != nil && !lp.last.IsZero():
+		// Redis is back; what arrived since the failed reading is unknown.
+		if err := lp.outage(at); err != nil {
+			return err
 		}
 	}
-	if f.record != "" {
-		fmt.Fprintf(s.ErrOut, "recorded %s of %s to %s", plural(recorded, "interval"), f.interval, f.record)
-		if outages > 0 {
-			fmt.Fprintf(s.ErrOut, ", and %s Redis could not be read", plural(outages, "interval"))
+	if lp.f.watch {
+		if err := redraw(lp.s.Out, lp.f.output, lp.f.interval, status.Compute(snap, lp.l)); err != nil {
+			return err
 		}
-		fmt.Fprintln(s.ErrOut)
 	}
+	lp.prev = snap
 	return nil
 }
 
