@@ -72,6 +72,7 @@ var commands = []func(Streams) *cobra.Command{
 	newChartValuesCommand,
 	newPostRenderCommand,
 	newStatusCommand,
+	newScalerCommand,
 	newFnCommand,
 	newLintCommand,
 	newVersionCommand,

@@ -2,16 +2,15 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"slices"
-	"strings"
 	"syscall"
 	"time"
 
+	"github.com/mastoscale/mastoscale/internal/sidekiq"
 	"github.com/mastoscale/mastoscale/internal/status"
 	"github.com/mastoscale/mastoscale/pkg/layout"
 	"github.com/redis/go-redis/v9"
@@ -26,27 +25,18 @@ var (
 	statusAfter = time.After
 )
 
-// Default environment variables holding the Redis password, in the order they are tried: ours,
-// then Mastodon's (SIDEKIQ_REDIS_PASSWORD beats REDIS_PASSWORD, as in Mastodon), so status
-// works as is inside a Mastodon pod. Empty ones are skipped.
-var passwordEnvDefaults = []string{"MASTOSCALE_REDIS_PASSWORD", "SIDEKIQ_REDIS_PASSWORD", "REDIS_PASSWORD"}
-
 // exitRedis is the exit code when Redis cannot be reached or read.
 const exitRedis = 2
 
 type statusFlags struct {
-	lf           layoutFlags
-	redisURL     string
-	namespace    string
-	passwordEnv  string
-	passwordFile string
-	tlsInsecure  bool
-	tlsCAFile    string
-	output       string
-	watch        bool
-	interval     time.Duration
-	record       string
-	duration     time.Duration
+	lf        layoutFlags
+	conn      sidekiq.ConnectionFlags
+	namespace string
+	output    string
+	watch     bool
+	interval  time.Duration
+	record    string
+	duration  time.Duration
 }
 
 func newStatusCommand(s Streams) *cobra.Command {
@@ -80,12 +70,8 @@ Exit codes: 0 read, 1 bad flags or layout, 2 Redis unreachable or unreadable.`,
 	}
 	f.lf.register(cmd)
 	fl := cmd.Flags()
-	fl.StringVar(&f.redisURL, "redis", "", "Sidekiq's Redis: redis://[user@]host[:port][/db] or rediss://... (no password)")
+	f.conn.Register(fl)
 	fl.StringVar(&f.namespace, "namespace", "", "REDIS_NAMESPACE prefix (Mastodon 4.3 and older); default the layout's spec.redis.namespace")
-	fl.StringVar(&f.passwordEnv, "password-env", "", "environment variable holding the Redis password (default: the first non-empty of MASTOSCALE_REDIS_PASSWORD, SIDEKIQ_REDIS_PASSWORD, REDIS_PASSWORD)")
-	fl.StringVar(&f.passwordFile, "password-file", "", "file holding the Redis password")
-	fl.BoolVar(&f.tlsInsecure, "tls-insecure", false, "with rediss://, skip verifying the server certificate")
-	fl.StringVar(&f.tlsCAFile, "tls-ca-file", "", "with rediss://, PEM file of the authorities to trust instead of the system's")
 	fl.StringVarP(&f.output, "output", "o", "table", "output format: table or json")
 	fl.BoolVarP(&f.watch, "watch", "w", false, "show the status again every --interval (redraws in a terminal)")
 	fl.DurationVar(&f.interval, "interval", 2*time.Second, "time between readings with --watch or --record")
@@ -96,6 +82,51 @@ Exit codes: 0 read, 1 bad flags or layout, 2 Redis unreachable or unreadable.`,
 }
 
 func runStatus(cmd *cobra.Command, s Streams, f *statusFlags) error {
+	if err := f.check(); err != nil {
+		return err
+	}
+	l, err := statusLayout(s, &f.lf)
+	if err != nil {
+		return err
+	}
+	conn, err := f.conn.Connection(s.lookupEnv)
+	if err != nil {
+		return err
+	}
+	client, addr, err := conn.NewClient()
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	read := status.ReadOptions{Namespace: f.namespace}
+	if l != nil {
+		if !cmd.Flags().Changed("namespace") {
+			read.Namespace = l.Spec.Redis.Namespace
+		}
+		read.Queues = layoutQueues(l)
+	}
+	redis.SetLogger(quietLogger{}) // errors reach the user once, through the returned error
+
+	ctx := cmd.Context()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if !f.watch && f.record == "" {
+		snap, err := readSnapshot(ctx, client, addr, read, statusClock())
+		if err != nil {
+			return redisFailed(s, err)
+		}
+		return writeStatus(s.Out, f.output, status.Compute(snap, l))
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	lp := &statusLoop{s: s, f: f, l: l, client: client, addr: addr, read: read}
+	defer lp.close()
+	return lp.run(ctx)
+}
+
+// check refuses flag combinations that cannot work.
+func (f *statusFlags) check() error {
 	if f.output != "table" && f.output != "json" {
 		return fmt.Errorf("--output must be table or json, not %q", f.output)
 	}
@@ -109,125 +140,121 @@ func runStatus(cmd *cobra.Command, s Streams, f *statusFlags) error {
 	if f.duration < 0 || (f.duration > 0 && !looping) {
 		return fmt.Errorf("--duration goes with --watch or --record, and must be positive")
 	}
-	l, err := statusLayout(s, &f.lf)
-	if err != nil {
-		return err
-	}
-	password, err := f.password()
-	if err != nil {
-		return err
-	}
-	conn := status.Connection{URL: f.redisURL, Password: password, TLSInsecure: f.tlsInsecure}
-	if f.tlsCAFile != "" {
-		if conn.CACert, err = os.ReadFile(f.tlsCAFile); err != nil {
-			return fmt.Errorf("reading --tls-ca-file: %w", err)
-		}
-	}
-	opts, err := conn.Options()
-	if err != nil {
-		return err
-	}
-	read := status.ReadOptions{Namespace: f.namespace}
-	if l != nil {
-		if !cmd.Flags().Changed("namespace") {
-			read.Namespace = l.Spec.Redis.Namespace
-		}
-		read.Queues = layoutQueues(l)
-	}
-	redis.SetLogger(quietLogger{}) // errors reach the user once, through the returned error
-	client := redis.NewClient(opts)
-	defer client.Close()
+	return nil
+}
 
-	ctx := cmd.Context()
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	if !looping {
-		snap, err := readSnapshot(ctx, client, opts.Addr, read, statusClock())
-		if err != nil {
-			return redisFailed(s, err)
-		}
-		return writeStatus(s.Out, f.output, status.Compute(snap, l))
-	}
+// statusLoop is `status --watch` and `--record`: a reading every interval, redrawn or recorded.
+type statusLoop struct {
+	s      Streams
+	f      *statusFlags
+	l      *layout.SidekiqLayout
+	client *redis.Client
+	addr   string
+	read   status.ReadOptions
 
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	var trace *status.TraceWriter
-	var prev *status.Snapshot
-	var last time.Time // the previous reading's time, failed or not
-	var prefixes []string
-	recorded, outages := 0, 0
+	file     *os.File
+	trace    *status.TraceWriter
+	prev     *status.Snapshot
+	last     time.Time // the previous reading's time, failed or not
+	prefixes []string
+	recorded int
+	outages  int
+}
+
+func (lp *statusLoop) close() {
+	if lp.file != nil {
+		lp.file.Close()
+	}
+}
+
+// run reads until the duration is over or ctx ends, then says what was recorded.
+func (lp *statusLoop) run(ctx context.Context) error {
 	next := time.Now() // readings keep to a fixed cadence: a slow one does not shift the rest
-loop:
 	for n := 0; ; n++ {
-		read.Previous = prev
 		at := statusClock()
-		snap, err := readSnapshot(ctx, client, opts.Addr, read, at)
-		switch {
-		case err != nil && ctx.Err() != nil:
-			break loop // interrupted
-		case err != nil && trace == nil:
-			return redisFailed(s, err)
-		case err != nil:
-			// A recording outlives a Redis outage: the interval is marked, as the simulator
-			// models outages, and the next good reading starts afresh.
-			fmt.Fprintf(s.ErrOut, "mastoscale: %v (recorded as an outage)\n", err)
-			if err := trace.Outage(last, at); err != nil {
-				return err
-			}
-			outages++
-			prev = nil
-		default:
-			// The namespace check SCANs up to 50 000 keys: once per run, not every second.
-			if read.ScanKeys >= 0 {
-				prefixes, read.ScanKeys = snap.OtherPrefixes, -1
-			}
-			snap.OtherPrefixes = prefixes
-			if f.record != "" && trace == nil {
-				file, tw, err := openTrace(f.record, snap.Time)
-				if err != nil {
-					return err
-				}
-				defer file.Close()
-				trace = tw
-			}
-			if trace != nil && prev != nil {
-				if err := trace.Write(prev, snap); err != nil {
-					return err
-				}
-				recorded++
-			} else if trace != nil && !last.IsZero() {
-				// Redis is back; what arrived since the failed reading is unknown.
-				if err := trace.Outage(last, at); err != nil {
-					return err
-				}
-				outages++
-			}
-			if f.watch {
-				if err := redraw(s.Out, f.output, f.interval, status.Compute(snap, l)); err != nil {
-					return err
-				}
-			}
-			prev = snap
-		}
-		last = at
-		if f.duration > 0 && time.Duration(n+1)*f.interval > f.duration {
+		if done, err := lp.step(ctx, at); err != nil {
+			return err
+		} else if done {
 			break
 		}
-		next = next.Add(f.interval)
+		lp.last = at
+		if lp.f.duration > 0 && time.Duration(n+1)*lp.f.interval > lp.f.duration {
+			break
+		}
+		next = next.Add(lp.f.interval)
 		select {
 		case <-ctx.Done():
-			break loop
 		case <-statusAfter(time.Until(next)):
+			continue
+		}
+		break
+	}
+	if lp.f.record != "" {
+		fmt.Fprintf(lp.s.ErrOut, "recorded %s of %s to %s", plural(lp.recorded, "interval"), lp.f.interval, lp.f.record)
+		if lp.outages > 0 {
+			fmt.Fprintf(lp.s.ErrOut, ", and %s Redis could not be read", plural(lp.outages, "interval"))
+		}
+		fmt.Fprintln(lp.s.ErrOut)
+	}
+	return nil
+}
+
+// step takes the reading at at; done when the run was interrupted.
+func (lp *statusLoop) step(ctx context.Context, at time.Time) (done bool, err error) {
+	lp.read.Previous = lp.prev
+	snap, err := readSnapshot(ctx, lp.client, lp.addr, lp.read, at)
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return true, nil // interrupted
+	case err != nil && lp.trace == nil:
+		return false, redisFailed(lp.s, err)
+	case err != nil:
+		// A recording outlives a Redis outage: the interval is marked, as the simulator
+		// models outages, and the next good reading starts afresh.
+		fmt.Fprintf(lp.s.ErrOut, "mastoscale: %v (recorded as an outage)\n", err)
+		lp.prev = nil
+		return false, lp.outage(at)
+	}
+	return false, lp.good(snap, at)
+}
+
+func (lp *statusLoop) outage(at time.Time) error {
+	lp.outages++
+	return lp.trace.Outage(lp.last, at)
+}
+
+// good records and shows a reading that worked.
+func (lp *statusLoop) good(snap *status.Snapshot, at time.Time) error {
+	// The namespace check SCANs up to 50 000 keys: once per run, not every second.
+	if lp.read.ScanKeys >= 0 {
+		lp.prefixes, lp.read.ScanKeys = snap.OtherPrefixes, -1
+	}
+	snap.OtherPrefixes = lp.prefixes
+	if lp.f.record != "" && lp.trace == nil {
+		file, tw, err := openTrace(lp.f.record, snap.Time)
+		if err != nil {
+			return err
+		}
+		lp.file, lp.trace = file, tw
+	}
+	switch {
+	case lp.trace != nil && lp.prev != nil:
+		if err := lp.trace.Write(lp.prev, snap); err != nil {
+			return err
+		}
+		lp.recorded++
+	case lp.trace != nil && !lp.last.IsZero():
+		// Redis is back; what arrived since the failed reading is unknown.
+		if err := lp.outage(at); err != nil {
+			return err
 		}
 	}
-	if f.record != "" {
-		fmt.Fprintf(s.ErrOut, "recorded %s of %s to %s", plural(recorded, "interval"), f.interval, f.record)
-		if outages > 0 {
-			fmt.Fprintf(s.ErrOut, ", and %s Redis could not be read", plural(outages, "interval"))
+	if lp.f.watch {
+		if err := redraw(lp.s.Out, lp.f.output, lp.f.interval, status.Compute(snap, lp.l)); err != nil {
+			return err
 		}
-		fmt.Fprintln(s.ErrOut)
 	}
+	lp.prev = snap
 	return nil
 }
 
@@ -263,37 +290,10 @@ func layoutQueues(l *layout.SidekiqLayout) []string {
 	return slices.Compact(qs)
 }
 
-// password reads the Redis password from a file or the environment, never from argv.
-func (f *statusFlags) password() (string, error) {
-	if f.passwordFile != "" && f.passwordEnv != "" {
-		return "", errors.New("give --password-env or --password-file, not both")
-	}
-	if f.passwordFile != "" {
-		data, err := os.ReadFile(f.passwordFile)
-		if err != nil {
-			return "", fmt.Errorf("reading the Redis password: %w", err)
-		}
-		return strings.TrimRight(string(data), "\r\n"), nil
-	}
-	if f.passwordEnv != "" {
-		p, ok := os.LookupEnv(f.passwordEnv)
-		if !ok {
-			return "", fmt.Errorf("--password-env %s: the variable is not set", f.passwordEnv)
-		}
-		return p, nil
-	}
-	for _, env := range passwordEnvDefaults {
-		if p := os.Getenv(env); p != "" {
-			return p, nil
-		}
-	}
-	return "", nil
-}
-
 func readSnapshot(ctx context.Context, c *redis.Client, addr string, opts status.ReadOptions, now time.Time) (*status.Snapshot, error) {
 	// One reading does a handful of round trips; bound it as a whole so a Redis that accepts
 	// connections but stalls cannot hang the command.
-	ctx, cancel := context.WithTimeout(ctx, status.DialTimeout+2*status.IOTimeout)
+	ctx, cancel := context.WithTimeout(ctx, sidekiq.DialTimeout+2*sidekiq.IOTimeout)
 	defer cancel()
 	snap, err := status.Read(ctx, c, opts, now)
 	if err != nil {

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mastoscale/mastoscale/internal/sidekiq/sidekiqtest"
 	"github.com/mastoscale/mastoscale/internal/status"
-	"github.com/mastoscale/mastoscale/internal/status/statustest"
 	"github.com/mastoscale/mastoscale/internal/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -41,20 +41,20 @@ func fixClock(t *testing.T, step time.Duration) {
 func run(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	code = Run(args, Streams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut})
+	code = Run(args, Streams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut, Getenv: os.Getenv}) // tests set variables with t.Setenv
 	return out.String(), errOut.String(), code
 }
 
 // busyIngress writes the Redis of a Mastodon 4.5 server whose ingress queue is 1567 jobs deep.
 func busyIngress(t *testing.T, addr string) {
-	sk := statustest.New(t, addr)
+	sk := sidekiqtest.New(t, addr)
 	sk.Push("ingress", 1567, statusNow.Add(-90*time.Second))
 	sk.Millis = true // Sidekiq 8
 	sk.Push("default", 3, statusNow.Add(-1500*time.Millisecond))
 	sk.Push("mailers", 120, statusNow.Add(-4*time.Minute))
 	sk.Millis = false
 	beat := statusNow.Add(-2 * time.Second)
-	for _, p := range []statustest.Process{
+	for _, p := range []sidekiqtest.Process{
 		{Hostname: "mastodon-sidekiq-ingress-6f7d9-a1", PID: 1, Concurrency: 25, Queues: []string{"ingress"}, Busy: []string{"ingress", "ingress"}, Beat: beat},
 		{Hostname: "mastodon-sidekiq-default-5c4b8-b2", PID: 1, Concurrency: 25, Queues: []string{"default"}, Busy: []string{"default"}, Beat: beat},
 		{Hostname: "mastodon-sidekiq-push-pull-7b8c9-c3", PID: 1, Concurrency: 25, Queues: []string{"push,6", "pull", "fasp"}, Beat: beat},
@@ -206,10 +206,10 @@ func TestStatusWatchAndRecord(t *testing.T) {
 
 func TestStatusNamespaceFromLayout(t *testing.T) {
 	addr := testutil.RedisServer(t)
-	sk := statustest.New(t, addr)
+	sk := sidekiqtest.New(t, addr)
 	sk.Namespace = "masto5"
 	sk.Push("default", 7, statusNow.Add(-time.Second))
-	sk.Heartbeat(statustest.Process{Hostname: "sidekiq", PID: 1, Concurrency: 25,
+	sk.Heartbeat(sidekiqtest.Process{Hostname: "sidekiq", PID: 1, Concurrency: 25,
 		Queues: []string{"default,8", "push,6", "ingress,4", "mailers,2", "pull", "scheduler"}, Beat: statusNow})
 	fixClock(t, 0)
 	layoutFile := filepath.Join("testdata", "status", "layout-4.3.yaml")
@@ -301,7 +301,7 @@ func TestStatusRecordsAnOutage(t *testing.T) {
 	addr := testutil.RedisServer(t)
 	busyIngress(t, addr)
 	fixClock(t, time.Second)
-	admin := statustest.New(t, addr).Client
+	admin := sidekiqtest.New(t, addr).Client
 	ctx := t.Context()
 	waits := 0
 	statusAfter = func(time.Duration) <-chan time.Time {

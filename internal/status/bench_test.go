@@ -6,27 +6,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mastoscale/mastoscale/internal/sidekiq"
+	"github.com/mastoscale/mastoscale/internal/sidekiq/sidekiqtest"
 	"github.com/mastoscale/mastoscale/internal/status"
-	"github.com/mastoscale/mastoscale/internal/status/statustest"
 	"github.com/mastoscale/mastoscale/internal/testutil"
 )
-
-func BenchmarkEnqueuedAt(b *testing.B) {
-	for name, job := range map[string]string{
-		"sidekiq7": `{"retry":true,"queue":"ingress","class":"ActivityPub::ProcessingWorker","args":[1,"x"],"jid":"000000000000000000000001","created_at":1795464000.123456,"enqueued_at":1795464000.123456}`,
-		"sidekiq8": `{"retry":true,"queue":"ingress","class":"ActivityPub::ProcessingWorker","args":[1,"x"],"jid":"000000000000000000000001","created_at":1795464000123,"enqueued_at":1795464000123}`,
-	} {
-		b.Run(name, func(b *testing.B) {
-			b.ReportAllocs()
-			b.SetBytes(int64(len(job)))
-			for b.Loop() {
-				if _, ok := status.EnqueuedAt([]byte(job)); !ok {
-					b.Fatal("unreadable")
-				}
-			}
-		})
-	}
-}
 
 // fleet is a snapshot of a large server: 7 queues and 100 processes.
 func fleet() *status.Snapshot {
@@ -62,8 +46,8 @@ func BenchmarkArrivals(b *testing.B) {
 // (1567 ingress jobs, 6 processes), namespace scan included.
 func BenchmarkRead(b *testing.B) {
 	addr := testutil.RedisServer(b)
-	seed(statustest.New(b, addr))
-	opts, err := status.Connection{URL: "redis://" + addr}.Options()
+	seed(sidekiqtest.New(b, addr))
+	opts, err := sidekiq.Connection{URL: "redis://" + addr}.Options()
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -89,9 +89,7 @@ func Compute(snap *Snapshot, l *layout.SidekiqLayout) Status {
 	for _, name := range queueOrder(snap, version) {
 		s := snap.Queues[name]
 		q := QueueStatus{Name: name, Backlog: s.Backlog, Busy: s.Busy}
-		if s.Backlog > 0 && !s.OldestEnqueuedAt.IsZero() {
-			q.LatencySeconds = max(0, snap.Time.Sub(s.OldestEnqueuedAt).Seconds())
-		}
+		q.LatencySeconds = s.queue().Latency(snap.Time)
 		for _, p := range live {
 			if slices.Contains(p.Queues, name) {
 				q.Consumers++

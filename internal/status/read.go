@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mastoscale/mastoscale/internal/sidekiq"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -29,33 +30,19 @@ type ReadOptions struct {
 // DefaultScanKeys is the default SCAN budget of the namespace check.
 const DefaultScanKeys = 50000
 
-// Key names Sidekiq uses, without namespace.
-const (
-	keyQueues    = "queues"
-	keyProcesses = "processes"
-	keyRetry     = "retry"
-	keySchedule  = "schedule"
-	keyDead      = "dead"
-	keyProcessed = "stat:processed"
-)
-
 // Read takes a Snapshot of Sidekiq's Redis at time now. The queue lists and counters are read in
 // one MULTI, so backlogs, heads and counters are consistent with one another. An error means
 // Redis could not be read; the caller's context bounds how long that takes.
 func Read(ctx context.Context, c *redis.Client, opts ReadOptions, now time.Time) (*Snapshot, error) {
-	key := func(k string) string {
-		if opts.Namespace == "" {
-			return k
-		}
-		return opts.Namespace + ":" + k
-	}
+	keys := sidekiq.Keys{Namespace: opts.Namespace}
+	key := keys.Of
 	snap := &Snapshot{Time: now, Namespace: opts.Namespace, Queues: map[string]QueueSample{}}
 
-	names, err := c.SMembers(ctx, key(keyQueues)).Result()
+	names, err := c.SMembers(ctx, key(sidekiq.KeyQueues)).Result()
 	if err != nil {
-		return nil, fmt.Errorf("reading the queue set %q: %w", key(keyQueues), err)
+		return nil, fmt.Errorf("reading the queue set %q: %w", key(sidekiq.KeyQueues), err)
 	}
-	procs, busyByQueue, err := readProcesses(ctx, c, key)
+	procs, busyByQueue, err := readProcesses(ctx, c, keys)
 	if err != nil {
 		return nil, err
 	}
@@ -66,48 +53,57 @@ func Read(ctx context.Context, c *redis.Client, opts ReadOptions, now time.Time)
 	}
 	names = uniqueSorted(slices.DeleteFunc(names, func(s string) bool { return s == "" }))
 
+	if err := readLists(ctx, c, keys, names, opts.Previous, busyByQueue, snap); err != nil {
+		return nil, err
+	}
+	if opts.ScanKeys >= 0 {
+		budget := opts.ScanKeys
+		if budget == 0 {
+			budget = DefaultScanKeys
+		}
+		snap.OtherPrefixes = otherPrefixes(ctx, c, opts.Namespace, budget)
+	}
+	return snap, nil
+}
+
+// readLists reads the queues' lists and Sidekiq's counters into snap in one MULTI: backlog and
+// oldest job (the reading the scaler shares), the newest job and, with a previous snapshot,
+// where its newest job is now (the recorder's marker).
+func readLists(ctx context.Context, c *redis.Client, keys sidekiq.Keys, names []string, prev *Snapshot, busyByQueue map[string]int64, snap *Snapshot) error {
 	type queueCmds struct {
-		llen       *redis.IntCmd
-		oldest     *redis.StringCmd
-		head       *redis.StringCmd
-		marker     *redis.IntCmd
-		markerHead string
+		read   *sidekiq.QueueRead
+		head   *redis.StringCmd
+		marker *redis.IntCmd
 	}
 	cmds := make([]queueCmds, len(names))
 	var retry, sched, dead *redis.IntCmd
 	var processed *redis.StringCmd
-	_, err = c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	_, err := c.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		for i, q := range names {
-			list := key("queue:" + q)
-			cmds[i].llen = p.LLen(ctx, list)
-			cmds[i].oldest = p.LIndex(ctx, list, -1)
+			list := keys.Queue(q)
+			cmds[i].read = sidekiq.ReadQueue(ctx, p, keys, q)
 			cmds[i].head = p.LIndex(ctx, list, 0)
-			if opts.Previous != nil {
-				if prev, ok := opts.Previous.Queues[q]; ok && prev.Head != "" {
-					cmds[i].marker = p.LPos(ctx, list, prev.Head, redis.LPosArgs{})
-					cmds[i].markerHead = prev.Head
+			if prev != nil {
+				if old, ok := prev.Queues[q]; ok && old.Head != "" {
+					cmds[i].marker = p.LPos(ctx, list, old.Head, redis.LPosArgs{})
 				}
 			}
 		}
-		retry = p.ZCard(ctx, key(keyRetry))
-		sched = p.ZCard(ctx, key(keySchedule))
-		dead = p.ZCard(ctx, key(keyDead))
-		processed = p.Get(ctx, key(keyProcessed))
+		retry = p.ZCard(ctx, keys.Of(sidekiq.KeyRetry))
+		sched = p.ZCard(ctx, keys.Of(sidekiq.KeySchedule))
+		dead = p.ZCard(ctx, keys.Of(sidekiq.KeyDead))
+		processed = p.Get(ctx, keys.Of(sidekiq.KeyProcessed))
 		return nil
 	})
 	if err != nil && !errors.Is(err, redis.Nil) {
-		return nil, fmt.Errorf("reading the queues: %w", err)
+		return fmt.Errorf("reading the queues: %w", err)
 	}
 	for i, q := range names {
-		if err := cmds[i].llen.Err(); err != nil {
-			return nil, fmt.Errorf("reading queue %q: %w", key("queue:"+q), err)
+		queue, err := cmds[i].read.Result()
+		if err != nil {
+			return err
 		}
-		s := QueueSample{Backlog: cmds[i].llen.Val(), Busy: busyByQueue[q], MarkerIndex: -1}
-		if job, err := cmds[i].oldest.Result(); err == nil {
-			if t, ok := EnqueuedAt([]byte(job)); ok {
-				s.OldestEnqueuedAt = t
-			}
-		}
+		s := QueueSample{Backlog: queue.Backlog, OldestEnqueuedAt: queue.OldestEnqueuedAt, Busy: busyByQueue[q], MarkerIndex: -1}
 		s.Head = cmds[i].head.Val()
 		if m := cmds[i].marker; m != nil {
 			if idx, err := m.Result(); err == nil {
@@ -120,31 +116,21 @@ func Read(ctx context.Context, c *redis.Client, opts ReadOptions, now time.Time)
 	if n, err := processed.Int64(); err == nil {
 		snap.Processed = n
 	}
-	if opts.ScanKeys >= 0 {
-		budget := opts.ScanKeys
-		if budget == 0 {
-			budget = DefaultScanKeys
-		}
-		snap.OtherPrefixes = otherPrefixes(ctx, c, opts.Namespace, budget)
-	}
-	return snap, nil
+	return nil
 }
 
 // readProcesses reads the live processes of the `processes` registry and counts the busy
 // threads per queue from their work hashes.
-func readProcesses(ctx context.Context, c *redis.Client, key func(string) string) ([]Process, map[string]int64, error) {
-	ids, err := c.SMembers(ctx, key(keyProcesses)).Result()
+func readProcesses(ctx context.Context, c *redis.Client, keys sidekiq.Keys) ([]Process, map[string]int64, error) {
+	ids, err := c.SMembers(ctx, keys.Of(sidekiq.KeyProcesses)).Result()
 	if err != nil {
-		return nil, nil, fmt.Errorf("reading the process registry %q: %w", key(keyProcesses), err)
+		return nil, nil, fmt.Errorf("reading the process registry %q: %w", keys.Of(sidekiq.KeyProcesses), err)
 	}
 	slices.Sort(ids)
-	beats := make([]*redis.SliceCmd, len(ids))
-	works := make([]*redis.MapStringStringCmd, len(ids))
+	reads := make([]*sidekiq.ProcessRead, len(ids))
 	_, err = c.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, id := range ids {
-			// Identities in the set are bare; with redis-namespace the hashes are prefixed.
-			beats[i] = p.HMGet(ctx, key(id), "info", "busy", "beat", "quiet")
-			works[i] = p.HGetAll(ctx, key(id+":work"))
+			reads[i] = sidekiq.ReadProcess(ctx, p, keys, id, nil, true)
 		}
 		return nil
 	})
@@ -153,22 +139,19 @@ func readProcesses(ctx context.Context, c *redis.Client, key func(string) string
 	}
 	var procs []Process
 	busy := map[string]int64{}
-	for i, id := range ids {
-		vals := beats[i].Val()
-		if len(vals) != 4 || vals[0] == nil {
-			continue // the heartbeat expired: the process died without removing itself
-		}
-		str := func(v any) string { s, _ := v.(string); return s }
-		p, err := ParseProcess(id, str(vals[0]), str(vals[1]), str(vals[2]), str(vals[3]))
+	for _, r := range reads {
+		p, alive, err := r.Result()
 		if err != nil {
 			return nil, nil, err
 		}
-		procs = append(procs, p)
-		for _, w := range works[i].Val() {
-			if q, ok := WorkQueue(w); ok {
-				busy[q]++
-			}
+		if !alive {
+			continue
 		}
+		for _, q := range p.Running {
+			busy[q]++
+		}
+		p.Running = nil
+		procs = append(procs, p)
 	}
 	return procs, busy, nil
 }
@@ -179,19 +162,19 @@ func readProcesses(ctx context.Context, c *redis.Client, key func(string) string
 func otherPrefixes(ctx context.Context, c *redis.Client, namespace string, budget int) []string {
 	found := map[string]bool{}
 	if namespace != "" {
-		if n, err := c.Exists(ctx, keyQueues, keyProcesses).Result(); err == nil && n > 0 {
+		if n, err := c.Exists(ctx, sidekiq.KeyQueues, sidekiq.KeyProcesses).Result(); err == nil && n > 0 {
 			found[""] = true
 		}
 	}
 	var cursor uint64
 	for seen := 0; seen < budget; {
-		keys, next, err := c.Scan(ctx, cursor, "*"+keyQueues, 1000).Result()
+		listed, next, err := c.Scan(ctx, cursor, "*"+sidekiq.KeyQueues, 1000).Result()
 		if err != nil {
 			break
 		}
-		for _, k := range keys {
-			prefix, ok := strings.CutSuffix(k, ":"+keyQueues)
-			if k == keyQueues {
+		for _, k := range listed {
+			prefix, ok := strings.CutSuffix(k, ":"+sidekiq.KeyQueues)
+			if k == sidekiq.KeyQueues {
 				prefix, ok = "", true
 			}
 			if ok && prefix != namespace {
@@ -209,4 +192,10 @@ func otherPrefixes(ctx context.Context, c *redis.Client, namespace string, budge
 	}
 	slices.Sort(out)
 	return out
+}
+
+func uniqueSorted(s []string) []string {
+	out := slices.Clone(s)
+	slices.Sort(out)
+	return slices.Compact(out)
 }

@@ -5,8 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mastoscale/mastoscale/internal/sidekiq"
+	"github.com/mastoscale/mastoscale/internal/sidekiq/sidekiqtest"
 	"github.com/mastoscale/mastoscale/internal/status"
-	"github.com/mastoscale/mastoscale/internal/status/statustest"
 	"github.com/mastoscale/mastoscale/internal/testutil"
 	"github.com/mastoscale/mastoscale/pkg/layout"
 	"github.com/redis/go-redis/v9"
@@ -50,7 +51,7 @@ func prepared(t *testing.T, src string) *layout.SidekiqLayout {
 	return d
 }
 
-func connect(t *testing.T, c status.Connection) *redis.Client {
+func connect(t *testing.T, c sidekiq.Connection) *redis.Client {
 	t.Helper()
 	opts, err := c.Options()
 	require.NoError(t, err)
@@ -68,31 +69,31 @@ func read(t *testing.T, client *redis.Client, opts status.ReadOptions) *status.S
 
 // seed writes a busy Mastodon 4.5 Sidekiq: a 1567-job ingress backlog in Sidekiq 7 format,
 // three default jobs in Sidekiq 8 format, and processes that differ from splitLayout.
-func seed(sk *statustest.Sidekiq) {
+func seed(sk *sidekiqtest.Sidekiq) {
 	sk.Push("ingress", 1567, now.Add(-90*time.Second))
 	sk.Millis = true
 	sk.Push("default", 3, now.Add(-1500*time.Millisecond))
 	sk.Millis = false
 	sk.Push("push", 0, now)
 	beat := now.Add(-2 * time.Second)
-	sk.Heartbeat(statustest.Process{Hostname: "mastodon-sidekiq-ingress-a", PID: 1, Concurrency: 25, Queues: []string{"ingress"}, Busy: []string{"ingress", "ingress"}, Beat: beat})
-	sk.Heartbeat(statustest.Process{Hostname: "mastodon-sidekiq-default-a", PID: 1, Concurrency: 25, Queues: []string{"default"}, Busy: []string{"default"}, Beat: beat, Version: "8.0.8"})
-	sk.Heartbeat(statustest.Process{Hostname: "mastodon-sidekiq-push-pull-a", PID: 1, Concurrency: 25, Queues: []string{"push,6", "pull", "fasp"}, Beat: beat})
-	sk.Heartbeat(statustest.Process{Hostname: "mastodon-sidekiq-scheduler-a", PID: 1, Concurrency: 5, Queues: []string{"scheduler"}, Beat: beat})
-	sk.Heartbeat(statustest.Process{Hostname: "mastodon-sidekiq-scheduler-b", PID: 1, Concurrency: 5, Queues: []string{"scheduler"}, Beat: beat})
-	sk.Heartbeat(statustest.Process{Hostname: "mastodon-sidekiq-old", PID: 2, Concurrency: 25, Queues: []string{"mailers"}, Quiet: true, Beat: beat})
+	sk.Heartbeat(sidekiqtest.Process{Hostname: "mastodon-sidekiq-ingress-a", PID: 1, Concurrency: 25, Queues: []string{"ingress"}, Busy: []string{"ingress", "ingress"}, Beat: beat})
+	sk.Heartbeat(sidekiqtest.Process{Hostname: "mastodon-sidekiq-default-a", PID: 1, Concurrency: 25, Queues: []string{"default"}, Busy: []string{"default"}, Beat: beat, Version: "8.0.8"})
+	sk.Heartbeat(sidekiqtest.Process{Hostname: "mastodon-sidekiq-push-pull-a", PID: 1, Concurrency: 25, Queues: []string{"push,6", "pull", "fasp"}, Beat: beat})
+	sk.Heartbeat(sidekiqtest.Process{Hostname: "mastodon-sidekiq-scheduler-a", PID: 1, Concurrency: 5, Queues: []string{"scheduler"}, Beat: beat})
+	sk.Heartbeat(sidekiqtest.Process{Hostname: "mastodon-sidekiq-scheduler-b", PID: 1, Concurrency: 5, Queues: []string{"scheduler"}, Beat: beat})
+	sk.Heartbeat(sidekiqtest.Process{Hostname: "mastodon-sidekiq-old", PID: 2, Concurrency: 25, Queues: []string{"mailers"}, Quiet: true, Beat: beat})
 	sk.Stats(123456, 2, 3, 1)
 }
 
 func TestReadAgainstRedis(t *testing.T) {
 	addr := testutil.RedisServer(t)
-	sk := statustest.New(t, addr)
+	sk := sidekiqtest.New(t, addr)
 	seed(sk)
 	// A dead process: still in the set, its heartbeat hash expired.
 	require.NoError(t, sk.Client.SAdd(context.Background(), "processes", "gone:9:000000000009").Err())
 
 	l := prepared(t, splitLayout)
-	client := connect(t, status.Connection{URL: "redis://" + addr + "/0"})
+	client := connect(t, sidekiq.Connection{URL: "redis://" + addr + "/0"})
 	snap := read(t, client, status.ReadOptions{Queues: []string{"default", "ingress", "push", "pull", "mailers", "scheduler", "fasp"}})
 	st := status.Compute(snap, l)
 
@@ -151,12 +152,12 @@ func names(qs []status.QueueStatus) []string {
 
 func TestReadNamespaced(t *testing.T) {
 	addr := testutil.RedisServer(t)
-	sk := statustest.New(t, addr)
+	sk := sidekiqtest.New(t, addr)
 	sk.Namespace = "masto5"
 	sk.Push("default", 42, now.Add(-time.Minute))
-	sk.Heartbeat(statustest.Process{Hostname: "sidekiq", PID: 1, Concurrency: 25, Queues: []string{"default", "scheduler"}, Busy: []string{"default"}, Beat: now})
+	sk.Heartbeat(sidekiqtest.Process{Hostname: "sidekiq", PID: 1, Concurrency: 25, Queues: []string{"default", "scheduler"}, Busy: []string{"default"}, Beat: now})
 	sk.Stats(7, 1, 0, 0)
-	client := connect(t, status.Connection{URL: "redis://" + addr})
+	client := connect(t, sidekiq.Connection{URL: "redis://" + addr})
 
 	snap := read(t, client, status.ReadOptions{Namespace: "masto5"})
 	assert.Equal(t, int64(42), snap.Queues["default"].Backlog)
@@ -183,11 +184,11 @@ func TestReadNamespaced(t *testing.T) {
 
 func TestReadWithPassword(t *testing.T) {
 	addr := testutil.RedisServer(t, "--requirepass", "s3cret")
-	_, err := status.Read(context.Background(), connect(t, status.Connection{URL: "redis://" + addr}), status.ReadOptions{}, now)
+	_, err := status.Read(context.Background(), connect(t, sidekiq.Connection{URL: "redis://" + addr}), status.ReadOptions{}, now)
 	assert.ErrorContains(t, err, "NOAUTH")
-	_, err = status.Read(context.Background(), connect(t, status.Connection{URL: "redis://" + addr, Password: "wrong"}), status.ReadOptions{}, now)
+	_, err = status.Read(context.Background(), connect(t, sidekiq.Connection{URL: "redis://" + addr, Password: "wrong"}), status.ReadOptions{}, now)
 	assert.ErrorContains(t, err, "WRONGPASS")
-	snap := read(t, connect(t, status.Connection{URL: "redis://" + addr, Password: "s3cret"}), status.ReadOptions{Queues: []string{"default"}})
+	snap := read(t, connect(t, sidekiq.Connection{URL: "redis://" + addr, Password: "s3cret"}), status.ReadOptions{Queues: []string{"default"}})
 	assert.Equal(t, int64(0), snap.Queues["default"].Backlog)
 }
 
@@ -196,20 +197,20 @@ var readOnlyACL = []string{"mastoscale", "on", ">pw", "~*", "+@read", "+@transac
 
 func TestReadWithACLUser(t *testing.T) {
 	addr := testutil.RedisServer(t, append([]string{"--user"}, readOnlyACL...)...)
-	sk := statustest.New(t, addr)
+	sk := sidekiqtest.New(t, addr)
 	seed(sk)
-	client := connect(t, status.Connection{URL: "redis://mastoscale@" + addr + "/0", Password: "pw"})
+	client := connect(t, sidekiq.Connection{URL: "redis://mastoscale@" + addr + "/0", Password: "pw"})
 	snap := read(t, client, status.ReadOptions{})
 	assert.Equal(t, int64(1567), snap.Queues["ingress"].Backlog)
 	assert.Len(t, snap.Processes, 6)
 
-	_, err := status.Read(context.Background(), connect(t, status.Connection{URL: "redis://mastoscale@" + addr, Password: "nope"}), status.ReadOptions{}, now)
+	_, err := status.Read(context.Background(), connect(t, sidekiq.Connection{URL: "redis://mastoscale@" + addr, Password: "nope"}), status.ReadOptions{}, now)
 	assert.ErrorContains(t, err, "WRONGPASS")
 }
 
 func TestReadRedisDown(t *testing.T) {
 	addr := "127.0.0.1:" + itoa(testutil.FreePort(t))
-	_, err := status.Read(context.Background(), connect(t, status.Connection{URL: "redis://" + addr}), status.ReadOptions{}, now)
+	_, err := status.Read(context.Background(), connect(t, sidekiq.Connection{URL: "redis://" + addr}), status.ReadOptions{}, now)
 	assert.ErrorContains(t, err, "connection refused")
 }
 
@@ -217,12 +218,12 @@ func itoa(n int) string { return fmtInt(n) }
 
 func TestArrivalsAgainstRedis(t *testing.T) {
 	addr := testutil.RedisServer(t)
-	sk := statustest.New(t, addr)
+	sk := sidekiqtest.New(t, addr)
 	sk.Push("ingress", 100, now.Add(-time.Minute))
 	sk.Push("default", 3, now.Add(-time.Minute))
-	sk.Heartbeat(statustest.Process{Hostname: "a", PID: 1, Concurrency: 10, Queues: []string{"default", "ingress"}, Beat: now})
+	sk.Heartbeat(sidekiqtest.Process{Hostname: "a", PID: 1, Concurrency: 10, Queues: []string{"default", "ingress"}, Beat: now})
 	sk.Stats(1000, 0, 0, 0)
-	client := connect(t, status.Connection{URL: "redis://" + addr})
+	client := connect(t, sidekiq.Connection{URL: "redis://" + addr})
 	prev := read(t, client, status.ReadOptions{})
 
 	// In the interval: ingress gets 25 jobs and 40 are fetched, its backlog outlives the

@@ -1,6 +1,10 @@
 package status
 
-import "time"
+import (
+	"time"
+
+	"github.com/mastoscale/mastoscale/internal/sidekiq"
+)
 
 // Snapshot is what Read found in Sidekiq's Redis at one moment. It holds raw facts only; Compute
 // turns it into a Status.
@@ -43,19 +47,10 @@ type QueueSample struct {
 	MarkerIndex int64 `json:"-"`
 }
 
-// Process is one live Sidekiq process, from its heartbeat hash.
-type Process struct {
-	Identity    string   `json:"identity"`
-	Hostname    string   `json:"hostname"`
-	PID         int64    `json:"pid"`
-	Tag         string   `json:"tag,omitempty"`
-	Version     string   `json:"version,omitempty"`
-	Concurrency int32    `json:"concurrency"`
-	Queues      []string `json:"queues"`
-	// Busy is the number of threads running a job (the heartbeat's `busy`).
-	Busy int64 `json:"busy"`
-	// Beat is the time of the last heartbeat.
-	Beat time.Time `json:"beat"`
-	// Quiet is true once the process was told to stop fetching (TSTP, or shutting down).
-	Quiet bool `json:"quiet"`
+// queue is the sample as the shared reading sees it, whose latency is the scaler's too.
+func (s QueueSample) queue() sidekiq.Queue {
+	return sidekiq.Queue{Backlog: s.Backlog, OldestEnqueuedAt: s.OldestEnqueuedAt}
 }
+
+// Process is one live Sidekiq process, from its heartbeat hash.
+type Process = sidekiq.Process

@@ -17,11 +17,43 @@ import (
 // waits until it accepts connections and kills it when the test ends. It returns host:port.
 func RedisServer(t testing.TB, args ...string) string {
 	t.Helper()
+	return startRedis(t, "", args)
+}
+
+// RedisSentinel starts a Redis Sentinel (redis-server --sentinel) watching the master at
+// masterAddr under the name master, with quorum 1 and any extra args (e.g. "--requirepass",
+// "pw" for the sentinel's own password); masterPassword, if not empty, is what it authenticates
+// to the master with. It returns host:port once the sentinel answers.
+func RedisSentinel(t testing.TB, master, masterAddr, masterPassword string, args ...string) string {
+	t.Helper()
+	host, port, err := net.SplitHostPort(masterAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := fmt.Sprintf("sentinel monitor %s %s %s 1\n", master, host, port)
+	if masterPassword != "" {
+		conf += fmt.Sprintf("sentinel auth-pass %s %s\n", master, masterPassword)
+	}
+	return startRedis(t, conf, append(args, "--sentinel"))
+}
+
+// startRedis runs redis-server with an optional config file holding conf (a sentinel needs one
+// it can write) and args.
+func startRedis(t testing.TB, conf string, args []string) string {
 	bin := Command(t, "redis-server")
 	port := FreePort(t)
 	dir := t.TempDir()
-	all := append([]string{"--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-		"--daemonize", "no", "--dir", dir}, args...)
+	var all []string
+	if conf != "" {
+		path := filepath.Join(dir, "redis.conf")
+		if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, path)
+	}
+	all = append(all, "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+		"--daemonize", "no", "--dir", dir)
+	all = append(all, args...)
 	cmd := exec.Command(bin, all...)
 	logPath := filepath.Join(dir, "redis.log")
 	log, err := os.Create(logPath)

@@ -156,7 +156,7 @@ prepare() {
 	local t0=$SECONDS
 	apt_install etcd etcd-server
 	apt_install redis-server redis-server
-	apt_install sidekiq ruby-sidekiq # Sidekiq 6.4.1 on Ruby 3.1, for the loop scenarios
+	apt_install sidekiq ruby-sidekiq # Sidekiq 6.4.1 on Ruby 3.1: the loop scenarios, the scaler check
 	# The builds are CPU bound; run the Kubernetes and the KEDA ones side by side so the two
 	# cores stay busy (the controller-manager reuses most of the apiserver's compiled packages).
 	{ build_k8s kube-apiserver && build_k8s kube-controller-manager; } &

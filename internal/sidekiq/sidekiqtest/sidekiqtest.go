@@ -1,13 +1,15 @@
-// Package statustest writes Sidekiq-shaped data into a real Redis for tests: jobs pushed the way
+// Package sidekiqtest writes Sidekiq-shaped data into a real Redis for tests: jobs pushed the way
 // Sidekiq's client pushes them and processes registered the way Sidekiq's Launcher heartbeats
-// (Sidekiq 7 and 8: lib/sidekiq/launcher.rb, lib/sidekiq/client.rb).
-package statustest
+// (lib/sidekiq/launcher.rb, lib/sidekiq/client.rb of Sidekiq 6.4, 7.3 and 8.1), and runs real
+// Sidekiq 6.4 (Debian's ruby-sidekiq) where a test needs the real thing (real.go).
+package sidekiqtest
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -103,9 +105,12 @@ type Process struct {
 	// Queues are as given to -q, weights included ("default,8").
 	Queues []string
 	// Busy lists the queue of each job running now; its length is the heartbeat's busy.
-	Busy    []string
-	Quiet   bool
-	Beat    time.Time
+	Busy  []string
+	Quiet bool
+	Beat  time.Time
+	// Version is the Sidekiq version whose heartbeat is written (default 7.3.9): 6.x keeps the
+	// running jobs in `<identity>:workers` instead of `:work`; from 8.1.2 the concurrency is a
+	// field of the hash and no longer in the info.
 	Version string
 }
 
@@ -134,49 +139,78 @@ func (s *Sidekiq) Heartbeat(p Process) {
 	if version == "" {
 		version = "7.3.9"
 	}
-	info, err := json.Marshal(map[string]any{
-		"hostname":    p.Hostname,
-		"started_at":  s.Stamp(p.Beat.Add(-time.Hour)),
-		"pid":         p.PID,
-		"tag":         "",
-		"concurrency": p.Concurrency,
-		"queues":      names,
-		"weights":     []map[string]int{weights},
-		"labels":      []string{},
-		"identity":    id,
-		"version":     version,
-		"embedded":    false,
-	})
+	info := map[string]any{
+		"hostname":   p.Hostname,
+		"started_at": s.Stamp(p.Beat.Add(-time.Hour)),
+		"pid":        p.PID,
+		"tag":        "",
+		"queues":     names,
+		"weights":    []map[string]int{weights},
+		"labels":     []string{},
+		"identity":   id,
+		"version":    version,
+		"embedded":   false,
+	}
+	fields := []any{"busy", len(p.Busy), "beat", strconv.FormatFloat(float64(p.Beat.UnixNano())/1e9, 'f', 6, 64),
+		"rtt_us", 120, "quiet", strconv.FormatBool(p.Quiet), "rss", 512000}
+	if concurrencyInHash(version) {
+		fields = append(fields, "concurrency", p.Concurrency)
+	} else {
+		info["concurrency"] = p.Concurrency
+	}
+	infoJSON, err := json.Marshal(info)
 	if err != nil {
 		s.T.Fatal(err)
 	}
-	_, err = s.Client.TxPipelined(ctx, func(tx redis.Pipeliner) error {
-		tx.Unlink(ctx, s.key(id+":work"))
-		for i, q := range p.Busy {
-			job := s.Job(q, "ActivityPub::ProcessingWorker", p.Beat.Add(-time.Second))
-			work, _ := json.Marshal(map[string]any{"queue": q, "payload": job, "run_at": s.Stamp(p.Beat)})
-			tx.HSet(ctx, s.key(id+":work"), fmt.Sprintf("tid%d", i), string(work))
-		}
-		if len(p.Busy) > 0 {
-			tx.Expire(ctx, s.key(id+":work"), time.Minute)
-		}
-		return nil
-	})
-	if err != nil {
-		s.T.Fatal(err)
-	}
+	s.writeWork(id, workKey(version), p)
 	_, err = s.Client.TxPipelined(ctx, func(tx redis.Pipeliner) error {
 		tx.SAdd(ctx, s.key("processes"), id)
 		tx.Exists(ctx, s.key(id))
-		tx.HSet(ctx, s.key(id), "info", string(info), "busy", len(p.Busy),
-			"beat", strconv.FormatFloat(float64(p.Beat.UnixNano())/1e9, 'f', 6, 64),
-			"rtt_us", 120, "quiet", strconv.FormatBool(p.Quiet), "rss", 512000)
+		tx.HSet(ctx, s.key(id), append([]any{"info", string(infoJSON)}, fields...)...)
 		tx.Expire(ctx, s.key(id), time.Minute)
 		return nil
 	})
 	if err != nil {
 		s.T.Fatal(err)
 	}
+}
+
+// writeWork writes the running jobs of p into its work hash, as the first MULTI of a heartbeat.
+func (s *Sidekiq) writeWork(id, suffix string, p Process) {
+	ctx := context.Background()
+	_, err := s.Client.TxPipelined(ctx, func(tx redis.Pipeliner) error {
+		tx.Unlink(ctx, s.key(id+suffix))
+		for i, q := range p.Busy {
+			job := s.Job(q, "ActivityPub::ProcessingWorker", p.Beat.Add(-time.Second))
+			work, _ := json.Marshal(map[string]any{"queue": q, "payload": job, "run_at": s.Stamp(p.Beat)})
+			tx.HSet(ctx, s.key(id+suffix), fmt.Sprintf("tid%d", i), string(work))
+		}
+		if len(p.Busy) > 0 {
+			tx.Expire(ctx, s.key(id+suffix), time.Minute)
+		}
+		return nil
+	})
+	if err != nil {
+		s.T.Fatal(err)
+	}
+}
+
+// workKey is the suffix of the work hash: `:workers` until Sidekiq 7.0 renamed it `:work`.
+func workKey(version string) string {
+	if strings.HasPrefix(version, "6.") {
+		return ":workers"
+	}
+	return ":work"
+}
+
+// concurrencyInHash reports whether version writes the concurrency as a field of the heartbeat
+// hash instead of in the info (Sidekiq 8.1.2 and later).
+func concurrencyInHash(version string) bool {
+	var major, minor, patch int
+	if _, err := fmt.Sscanf(version, "%d.%d.%d", &major, &minor, &patch); err != nil {
+		return false
+	}
+	return major > 8 || (major == 8 && (minor > 1 || (minor == 1 && patch >= 2)))
 }
 
 // Stats sets Sidekiq's counters and sorted sets: stat:processed and the sizes of retry,

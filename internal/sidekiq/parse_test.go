@@ -1,4 +1,4 @@
-package status
+package sidekiq
 
 import (
 	"testing"
@@ -37,21 +37,31 @@ func TestEnqueuedAt(t *testing.T) {
 func TestParseProcess(t *testing.T) {
 	info := `{"hostname":"web-1","started_at":1795460400.5,"pid":7,"tag":"mastodon","concurrency":25,` +
 		`"queues":["push","pull","push"],"weights":[{"push":6,"pull":0}],"labels":[],"identity":"web-1:7:abc","version":"8.0.8","embedded":false}`
-	p, err := ParseProcess("web-1:7:abc", info, "3", "1795464000.5", "false")
+	p, err := ParseProcess("web-1:7:abc", Heartbeat{Info: info, Busy: "3", Beat: "1795464000.5", Quiet: "false"})
 	require.NoError(t, err)
 	assert.Equal(t, Process{
 		Identity: "web-1:7:abc", Hostname: "web-1", PID: 7, Tag: "mastodon", Version: "8.0.8", Concurrency: 25,
 		Queues: []string{"pull", "push"}, Busy: 3, Beat: time.Date(2026, 11, 23, 20, 0, 0, 500_000_000, time.UTC),
 	}, p)
 
-	p, err = ParseProcess("x", info, "0", "1795464000.5", "true")
+	p, err = ParseProcess("x", Heartbeat{Info: info, Busy: "0", Beat: "1795464000.5", Quiet: "true"})
 	require.NoError(t, err)
 	assert.True(t, p.Quiet)
 
-	_, err = ParseProcess("x", "{", "0", "", "false")
+	// Sidekiq 8.1.2 and later keep the concurrency in the hash, not in the info.
+	p, err = ParseProcess("x", Heartbeat{Info: `{"hostname":"web-1","pid":7,"queues":["default"]}`, Busy: "1", Concurrency: "10"})
+	require.NoError(t, err)
+	assert.Equal(t, int32(10), p.Concurrency)
+	p, err = ParseProcess("x", Heartbeat{Info: info, Concurrency: "12"})
+	require.NoError(t, err)
+	assert.Equal(t, int32(12), p.Concurrency, "the hash's field is the current one")
+
+	_, err = ParseProcess("x", Heartbeat{Info: "{", Busy: "0", Quiet: "false"})
 	assert.ErrorContains(t, err, `process "x": reading its info`)
-	_, err = ParseProcess("x", info, "lots", "", "false")
+	_, err = ParseProcess("x", Heartbeat{Info: info, Busy: "lots", Quiet: "false"})
 	assert.ErrorContains(t, err, `busy "lots" is not a number`)
+	_, err = ParseProcess("x", Heartbeat{Info: info, Concurrency: "many"})
+	assert.ErrorContains(t, err, `concurrency "many" is not a number`)
 }
 
 func TestWorkQueue(t *testing.T) {

@@ -1,7 +1,6 @@
-package status
+package sidekiq
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -17,22 +16,18 @@ const millisThreshold = 1e11
 
 // EnqueuedAt returns the `enqueued_at` of a Sidekiq job payload, in either format, detected
 // per job so a queue holding jobs of both Sidekiq versions (mid-upgrade) reads right.
-func EnqueuedAt(job []byte) (time.Time, bool) {
-	var j struct {
-		EnqueuedAt json.Number `json:"enqueued_at"`
+func EnqueuedAt[T string | []byte](job T) (time.Time, bool) {
+	v, ok := topLevelValue(job, "enqueued_at")
+	if !ok || len(v) == 0 || (v[0] != '-' && (v[0] < '0' || v[0] > '9')) {
+		return time.Time{}, false // absent, or not a number
 	}
-	dec := json.NewDecoder(bytes.NewReader(job))
-	dec.UseNumber()
-	if err := dec.Decode(&j); err != nil || j.EnqueuedAt == "" {
-		return time.Time{}, false
-	}
-	return epoch(j.EnqueuedAt.String())
+	return epoch(string(v))
 }
 
 // epoch reads a Sidekiq timestamp: float seconds or integer milliseconds.
 func epoch(s string) (time.Time, bool) {
 	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || f <= 0 || math.IsInf(f, 0) {
+	if err != nil || f <= 0 || math.IsInf(f, 0) || math.IsNaN(f) {
 		return time.Time{}, false
 	}
 	if f > millisThreshold {
@@ -54,11 +49,21 @@ type processInfo struct {
 	Version     string   `json:"version"`
 }
 
-// ParseProcess builds a Process from the fields `info`, `busy`, `beat` and `quiet` of the
-// heartbeat hash of identity.
-func ParseProcess(identity, info, busy, beat, quiet string) (Process, error) {
+// Heartbeat holds the fields of a process's heartbeat hash that are read (Launcher#❤ writes
+// them every 5 s in Sidekiq 6, every 10 s from Sidekiq 7).
+type Heartbeat struct {
+	// Info is the process's JSON description, written once per process (Launcher#to_json).
+	Info              string
+	Busy, Beat, Quiet string
+	// Concurrency is the hash's own field, written from Sidekiq 8.1.2 on (it left Info there);
+	// "" for older versions, whose Info holds it.
+	Concurrency string
+}
+
+// ParseProcess builds a Process from the heartbeat hash of identity.
+func ParseProcess(identity string, h Heartbeat) (Process, error) {
 	var pi processInfo
-	if err := json.Unmarshal([]byte(info), &pi); err != nil {
+	if err := json.Unmarshal([]byte(h.Info), &pi); err != nil {
 		return Process{}, fmt.Errorf("process %q: reading its info: %w", identity, err)
 	}
 	p := Process{
@@ -69,23 +74,38 @@ func ParseProcess(identity, info, busy, beat, quiet string) (Process, error) {
 		Version:     pi.Version,
 		Concurrency: pi.Concurrency,
 		Queues:      uniqueSorted(pi.Queues),
-		Quiet:       quiet == "true",
 	}
-	if busy != "" {
-		n, err := strconv.ParseInt(busy, 10, 64)
+	return p.withBeat(h)
+}
+
+// withBeat returns p with the fields of h that change from one heartbeat to the next.
+func (p Process) withBeat(h Heartbeat) (Process, error) {
+	p.Quiet = h.Quiet == "true"
+	p.Busy = 0
+	if h.Busy != "" {
+		n, err := strconv.ParseInt(h.Busy, 10, 64)
 		if err != nil {
-			return Process{}, fmt.Errorf("process %q: busy %q is not a number", identity, busy)
+			return Process{}, fmt.Errorf("process %q: busy %q is not a number", p.Identity, h.Busy)
 		}
 		p.Busy = n
 	}
-	if t, ok := epoch(beat); ok {
+	if h.Concurrency != "" {
+		n, err := strconv.ParseInt(h.Concurrency, 10, 32)
+		if err != nil {
+			return Process{}, fmt.Errorf("process %q: concurrency %q is not a number", p.Identity, h.Concurrency)
+		}
+		p.Concurrency = int32(n)
+	}
+	p.Beat = time.Time{}
+	if t, ok := epoch(h.Beat); ok {
 		p.Beat = t
 	}
 	return p, nil
 }
 
-// WorkQueue returns the queue of one entry of a process's `<identity>:work` hash (a running
-// job: {"queue": ..., "payload": ..., "run_at": ...}).
+// WorkQueue returns the queue of one entry of a process's work hash (a running job:
+// {"queue": ..., "payload": ..., "run_at": ...}), or of a job payload, which names its queue the
+// same way.
 func WorkQueue(work string) (string, bool) {
 	var w struct {
 		Queue string `json:"queue"`

@@ -1,4 +1,4 @@
-package status
+package sidekiq
 
 import (
 	"testing"
@@ -44,4 +44,25 @@ func TestConnectionOptions(t *testing.T) {
 	assert.ErrorContains(t, err, "--tls-insecure and --tls-ca-file need a rediss:// URL")
 	_, err = Connection{URL: "rediss://redis", CACert: []byte("not PEM")}.Options()
 	assert.ErrorContains(t, err, "the CA file holds no PEM certificate")
+}
+
+func TestFailoverOptions(t *testing.T) {
+	o, err := Connection{URL: "rediss://mastoscale@mymaster/2", Password: "pw", Sentinels: []string{"s1:26379", "s2:26379"},
+		SentinelUsername: "watcher", SentinelPassword: "spw"}.FailoverOptions()
+	require.NoError(t, err)
+	assert.Equal(t, "mymaster", o.MasterName)
+	assert.Equal(t, []string{"s1:26379", "s2:26379"}, o.SentinelAddrs)
+	assert.Equal(t, [4]string{"mastoscale", "pw", "watcher", "spw"}, [4]string{o.Username, o.Password, o.SentinelUsername, o.SentinelPassword})
+	assert.Equal(t, 2, o.DB)
+	require.NotNil(t, o.TLSConfig)
+	assert.Empty(t, o.TLSConfig.ServerName, "each server is named by the address the sentinels give")
+
+	_, err = Connection{URL: "redis://mymaster:6379", Sentinels: []string{"s1:26379"}}.FailoverOptions()
+	assert.ErrorContains(t, err, "names the sentinel master, not a server")
+	_, err = Connection{URL: "redis://mymaster", Sentinels: []string{"s1"}}.FailoverOptions()
+	assert.ErrorContains(t, err, `sentinel address "s1" must be host:port`)
+	_, err = Connection{URL: "redis://:pw@mymaster", Sentinels: []string{"s1:26379"}}.FailoverOptions()
+	assert.ErrorIs(t, err, ErrPasswordInURL)
+	_, err = Connection{URL: "redis://mymaster", Sentinels: []string{"s1:26379"}}.Options()
+	assert.Error(t, err)
 }
