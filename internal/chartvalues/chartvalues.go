@@ -5,87 +5,88 @@ import (
 	"fmt"
 
 	"github.com/mastoscale/mastoscale/pkg/layout"
-	"sigs.k8s.io/yaml"
+	"github.com/mastoscale/mastoscale/pkg/render"
 )
 
-// Options are the chart-only switches that have no place in a layout.
-type Options struct {
-	// Deployments renders the split Sidekiq Deployments too (deployments.enabled). Without
-	// it the chart attaches ScaledObjects to the Deployments of an existing release.
-	Deployments bool
-}
+// Keys of the values that are not fields of a layout's spec.
+const (
+	// SealKey holds the seal (see Seal).
+	SealKey = "seal"
+	// WarningsKey holds the layout's warnings, one line each, for the chart's NOTES.
+	WarningsKey = "warnings"
+	// GlobalKey is Helm's global values, which an umbrella chart passes to every subchart;
+	// the seal leaves them out.
+	GlobalKey = "global"
+)
 
-// Values returns the chart values of layout l: its spec as written (undefaulted, so the
-// chart's own defaults apply, which equal layout.Default) plus the chart switches. It refuses
-// a layout that layout.Validate rejects, so the chart never receives what the CLI would not
-// render. The layout's metadata.namespace is not a value: install the release into it.
-func Values(l *layout.SidekiqLayout, o Options) (map[string]any, error) {
-	defaulted, report := layout.Prepare(l)
-	if report.HasErrors() {
-		return nil, fmt.Errorf("invalid layout: %w", report.Err())
+// Values returns the sealed chart values of layout l, as Helm holds them after reading the
+// file YAML writes (numbers are float64). It refuses a layout that layout.Resolve refuses,
+// with every problem. The layout's metadata.namespace is not a value: install the release
+// into it.
+func Values(l *layout.SidekiqLayout) (map[string]any, error) {
+	resolved, report, err := layout.Resolve(l)
+	if err != nil {
+		return nil, err
 	}
-	spec := layout.Clone(l).Spec
-	if spec.Preset != "" {
-		// The chart knows no presets: it gets the preset's workers.
-		spec.Workers, spec.Preset = layout.Clone(defaulted).Spec.Workers, ""
-	}
-	for i := range spec.Workers {
-		a := spec.Workers[i].Autoscale
-		if a == nil || (a.LatencyTarget == nil && a.ThroughputPerThread == nil) {
-			continue
-		}
-		// The chart does no duration arithmetic: it gets the listLength sizing derives.
-		a.ListLength = defaulted.Spec.Workers[i].Autoscale.ListLength
-		a.LatencyTarget, a.ThroughputPerThread = nil, nil
-	}
+	spec := layout.Default(layout.Clone(l)).Spec
+	spec.Preset = "" // Default built the preset's workers: the chart gets those
 	data, err := json.Marshal(spec)
 	if err != nil {
 		return nil, fmt.Errorf("encoding layout spec: %w", err)
+	}
+	if err := helmKeepsNumbers(data); err != nil {
+		return nil, err
 	}
 	var v map[string]any
 	if err := json.Unmarshal(data, &v); err != nil {
 		return nil, fmt.Errorf("encoding layout spec: %w", err)
 	}
-	// The chart does no duration arithmetic either: the latency trigger gets its threshold
-	// as latencyTrigger.targetSeconds.
-	for i, w := range defaulted.Spec.Workers {
-		if w.Autoscale == nil || w.Autoscale.LatencyTrigger == nil {
-			continue
-		}
-		vw := v["workers"].([]any)[i].(map[string]any)
-		va := vw["autoscale"].(map[string]any)
-		va["latencyTrigger"].(map[string]any)["targetSeconds"] = w.Autoscale.LatencyTarget.Seconds()
-		delete(va, "latencyTarget")
+	if err := addRendered(v, resolved); err != nil {
+		return nil, err
 	}
-	// Structs without omitempty effect leave `release: {}` and the like: drop them, the
-	// chart's defaults mean the same.
-	for k, x := range v {
-		if m, ok := x.(map[string]any); ok && len(m) == 0 {
-			delete(v, k)
+	if warnings := report.Warnings(); len(warnings) > 0 {
+		lines := make([]any, len(warnings))
+		for i, w := range warnings {
+			lines[i] = w.String()
 		}
+		v[WarningsKey] = lines
 	}
-	v["deployments"] = map[string]any{"enabled": o.Deployments}
-	return v, nil
-}
-
-// YAML returns Values as a YAML document headed by a comment with the install command.
-func YAML(l *layout.SidekiqLayout, o Options) ([]byte, error) {
-	v, err := Values(l, o)
+	seal, err := Seal(v)
 	if err != nil {
 		return nil, err
 	}
-	body, err := yaml.Marshal(v)
-	if err != nil {
-		return nil, fmt.Errorf("encoding values: %w", err)
+	v[SealKey] = seal
+	return v, nil
+}
+
+// addRendered writes into the values what the chart would otherwise have to compute by
+// re-implementing a rule: every queue's listLength (the queue's own, else its worker's), and
+// each latency trigger's query, threshold and activationThreshold exactly as pkg/render makes
+// them.
+func addRendered(v map[string]any, l *layout.Layout) error {
+	workers, _ := v["workers"].([]any)
+	for i, w := range l.Workers {
+		if !w.Autoscaled {
+			continue
+		}
+		vw := workers[i].(map[string]any)
+		for j, q := range w.Queues {
+			vw["queues"].([]any)[j].(map[string]any)["listLength"] = float64(q.ListLength)
+		}
+		if w.Scaling.LatencyExporter == "" {
+			continue
+		}
+		so, err := render.ScaledObjectFor(l, w, l.DeploymentName(w))
+		if err != nil {
+			return err
+		}
+		trigger := so.Spec.Triggers[len(so.Spec.Triggers)-1].Metadata
+		lt := vw["autoscale"].(map[string]any)["latencyTrigger"].(map[string]any)
+		for _, key := range []string{"query", "threshold", "activationThreshold"} {
+			if value, ok := trigger[key]; ok {
+				lt[key] = value
+			}
+		}
 	}
-	ns := l.Metadata.Namespace
-	if ns == "" {
-		ns = "<namespace>"
-	}
-	name := l.Metadata.Name
-	if name == "" {
-		name = "mastodon"
-	}
-	head := fmt.Sprintf("# Values for charts/mastoscale, from SidekiqLayout %q. Install with:\n#   helm upgrade --install %s-autoscaling charts/mastoscale -n %s -f values.yaml\n", name, name, ns)
-	return append([]byte(head), body...), nil
+	return nil
 }

@@ -1,39 +1,84 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/mastoscale/mastoscale/internal/chartvalues"
+	"github.com/mastoscale/mastoscale/pkg/layout"
 	"github.com/spf13/cobra"
 )
 
+// chartValuesFlags are the flags of `mastoscale chart-values`.
+type chartValuesFlags struct {
+	layout layoutFlags
+	// deployments is the removed --deployments flag, kept hidden so that using it says what
+	// to do instead of "unknown flag".
+	deployments bool
+}
+
+// errDeploymentsRemoved explains the removed --deployments flag.
+var errDeploymentsRemoved = errors.New("--deployments was removed: charts/mastoscale no longer renders Sidekiq Deployments, " +
+	"because they could not boot Mastodon (they lacked the secrets, volumes and service account the official chart gives its pods). " +
+	"Let the official Mastodon chart run the layout's workers (its mastodon.sidekiq.workers, with the same names, queues and concurrency), " +
+	"or use `mastoscale post-render` or the KRM function (`mastoscale fn`), which clone the chart's own Deployment; drop --deployments")
+
 func newChartValuesCommand(s Streams) *cobra.Command {
-	var lf layoutFlags
-	var opts chartvalues.Options
+	f := &chartValuesFlags{}
 	cmd := &cobra.Command{
-		Use:   "chart-values [-f layout.yaml | --preset NAME] [--deployments]",
-		Short: "Turn a layout into values for the charts/mastoscale Helm chart",
-		Long: `chart-values prints the values of the charts/mastoscale chart (for Argo CD or plain
-helm install, where no post-renderer runs) that render the same objects as
-` + "`mastoscale render`" + ` of the layout. Without --deployments the chart attaches only the
-ScaledObjects and the TriggerAuthentication to the Deployments of an existing Mastodon
-release; with it the chart renders the split Deployments too. Install into the layout's
-metadata.namespace with -n.`,
+		Use:   "chart-values [-f layout.yaml | --preset NAME]",
+		Short: "Check a layout and write it as sealed values for the charts/mastoscale Helm chart",
+		Long: `chart-values checks a layout like ` + "`mastoscale check`" + ` and writes the values of the
+charts/mastoscale chart (for Argo CD, Flux or plain helm install, where no post-renderer runs):
+the layout's spec with every default filled in, its warnings (the chart's NOTES show them) and a
+seal. The chart checks no rule itself: it renders the same KEDA objects as ` + "`mastoscale render`" + `
+and refuses values whose seal does not match, so edit the layout and run chart-values again
+rather than editing the values. An invalid layout gets every problem on stderr and nothing on
+stdout.
+
+The chart renders no Deployments: the official Mastodon chart runs the workers (its
+mastodon.sidekiq.workers, with the layout's names, queues and concurrency). Install into the
+layout's metadata.namespace with -n.`,
 		Args: cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
-			l, name, err := lf.load()
-			if err != nil {
-				return err
-			}
-			out, err := chartvalues.YAML(l, opts)
-			if err != nil {
-				return fmt.Errorf("%s: %w", name, err)
-			}
-			_, err = s.Out.Write(out)
-			return err
-		},
+		RunE: func(*cobra.Command, []string) error { return runChartValues(s, f) },
 	}
-	lf.register(cmd)
-	cmd.Flags().BoolVar(&opts.Deployments, "deployments", false, "let the chart render the split Sidekiq Deployments too (deployments.enabled)")
+	f.layout.register(cmd)
+	cmd.Flags().BoolVar(&f.deployments, "deployments", false, "removed: the chart renders no Deployments")
+	_ = cmd.Flags().MarkHidden("deployments")
 	return cmd
+}
+
+func runChartValues(s Streams, f *chartValuesFlags) error {
+	if f.deployments {
+		return errDeploymentsRemoved
+	}
+	l, name, err := f.layout.load()
+	if err != nil {
+		return err
+	}
+	command := strings.Join(append([]string{"mastoscale chart-values"}, f.layout.args()...), " ")
+	out, err := chartvalues.YAML(l, chartvalues.Options{Command: command})
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	// The warnings are in the values (and the chart's NOTES); say them here too.
+	_, report, _ := layout.Resolve(l)
+	for _, w := range report.Warnings() {
+		fmt.Fprintf(s.ErrOut, "mastoscale: %s: warning: %s\n", name, describe(w))
+	}
+	if !autoscalesAny(l) {
+		fmt.Fprintf(s.ErrOut, "mastoscale: %s autoscales no worker, so the chart will render nothing: give a worker an autoscale block\n", name)
+	}
+	_, err = s.Out.Write(out)
+	return err
+}
+
+func autoscalesAny(l *layout.SidekiqLayout) bool {
+	for _, w := range l.Spec.Workers {
+		if w.Autoscale != nil {
+			return true
+		}
+	}
+	return false
 }

@@ -12,15 +12,17 @@ import (
 )
 
 // TestChartValues runs whole `mastoscale chart-values` command lines; each golden file holds
-// the exit code, stdout and stderr.
+// the exit code, stdout and stderr. An invalid layout and the removed --deployments flag
+// write nothing to stdout.
 func TestChartValues(t *testing.T) {
 	dir := filepath.Join("testdata", "chart-values")
 	cases := []struct {
 		name string
 		args string
 	}{
-		{"attach", "chart-values -f " + filepath.Join(dir, "layout.yaml")},
+		{"layout", "chart-values -f " + filepath.Join(dir, "layout.yaml")},
 		{"deployments", "chart-values -f " + filepath.Join(dir, "layout.yaml") + " --deployments"},
+		{"warnings", "chart-values -f " + filepath.Join(dir, "warnings.yaml")},
 		{"preset", "chart-values --preset chart-default --mastodon-version 4.3"},
 		{"invalid", "chart-values -f " + filepath.Join(dir, "invalid.yaml")},
 	}

@@ -15,14 +15,13 @@ import (
 // CEL and admission webhooks), and a test copy the operator can act on. The copy differs only
 // where the rig is not a cluster:
 //   - every redis trigger reads the rig's redis-server on 127.0.0.1 (cluster DNS does not
-//     resolve here), in a database of its own per golden, without TLS;
+//     resolve here), in a database of its own per golden, without TLS, as its default user;
 //   - a trigger with credentials reads the password-protected redis-server, and the Secret key
 //     its TriggerAuthentication (or passwordFromEnv) names holds that server's password;
 //   - every ConfigMap/Secret the Deployments and TriggerAuthentications reference but the
 //     golden does not contain is created as a placeholder, because KEDA resolves the whole
-//     environment of the scale target and stays Ready=False if one is missing;
-//   - a ScaledObject whose target Deployment the golden does not hold (render's and the
-//     chart's outputs: the Deployments are the official chart's) gets a stand-in Deployment.
+//     environment of the scale target and stays Ready=False if one is missing; so is the
+//     Deployment a ScaledObject targets when the golden holds only KEDA objects.
 
 const placeholderLabel = "mastoscale.dev/e2e-placeholder"
 
@@ -76,7 +75,7 @@ func normalizeMetric(s string) string {
 var redisConnKeys = []string{
 	"address", "addressFromEnv", "host", "hostFromEnv", "port", "portFromEnv",
 	"addresses", "addressesFromEnv", "hosts", "hostsFromEnv", "ports", "portsFromEnv",
-	"enableTLS", "unsafeSsl", "databaseIndex",
+	"enableTLS", "unsafeSsl", "databaseIndex", "username", "usernameFromEnv",
 }
 
 func planCopy(g *golden, ns string, db int, r *rig.Rig) (*copyPlan, error) {
@@ -199,7 +198,6 @@ func planCopy(g *golden, ns string, db int, r *rig.Rig) (*copyPlan, error) {
 		}
 	}
 
-	p.Placeholders += standIns(byKind, ns)
 	// References of the Deployments' pod templates and of the TriggerAuthentications.
 	for _, dep := range byKind["Deployment"] {
 		for _, path := range [][]string{{"spec", "template", "spec", "containers"}, {"spec", "template", "spec", "initContainers"}} {
@@ -275,6 +273,20 @@ func planCopy(g *golden, ns string, db int, r *rig.Rig) (*copyPlan, error) {
 			setData(byKind[kind][name], key, val)
 		}
 	}
+	// A ScaledObject whose Deployment the golden does not hold (render's and the chart's KEDA
+	// objects: the Mastodon chart runs the Deployments) gets a placeholder Deployment, since
+	// KEDA is not Ready without its scale target.
+	for _, name := range sortedKeys(byKind["ScaledObject"]) {
+		target, _, _ := unstructured.NestedString(byKind["ScaledObject"][name].Object, "spec", "scaleTargetRef", "name")
+		if target == "" || byKind["Deployment"][target] != nil {
+			continue
+		}
+		if byKind["Deployment"] == nil {
+			byKind["Deployment"] = map[string]*unstructured.Unstructured{}
+		}
+		byKind["Deployment"][target] = placeholderDeployment(target, ns)
+		p.Placeholders++
+	}
 	// Apply order: what is referenced before what references it.
 	for _, kind := range []string{"ConfigMap", "Secret", "Deployment", "TriggerAuthentication", "ScaledObject"} {
 		for _, name := range sortedKeys(byKind[kind]) {
@@ -282,6 +294,24 @@ func planCopy(g *golden, ns string, db int, r *rig.Rig) (*copyPlan, error) {
 		}
 	}
 	return p, nil
+}
+
+// placeholderDeployment is a Deployment named name that runs nothing of interest.
+func placeholderDeployment(name, ns string) *unstructured.Unstructured {
+	labels := map[string]any{placeholderLabel: "true", "app.kubernetes.io/component": name}
+	obj := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "apps/v1", "kind": "Deployment",
+		"metadata": map[string]any{"name": name, "namespace": ns, "labels": labels},
+		"spec": map[string]any{
+			"replicas": int64(1),
+			"selector": map[string]any{"matchLabels": labels},
+			"template": map[string]any{
+				"metadata": map[string]any{"labels": labels},
+				"spec":     map[string]any{"containers": []any{map[string]any{"name": "placeholder", "image": "registry.k8s.io/pause:3.10"}}},
+			},
+		},
+	}}
+	return obj
 }
 
 // plantEnvValue makes env var envName of the Deployment's containers resolve to value.

@@ -24,10 +24,6 @@ import (
 //	**/testdata/golden/*.yaml: the chart's `helm template` outputs
 //	examples/**/*.yaml (or .yml)
 //
-// A chart output without Deployments (attach mode) is left out: its ScaledObjects target
-// Deployments of another release, and the chart's equivalence test shows they equal the ones
-// of the chart output that renders the Deployments too, which the rig checks.
-//
 // below the repository root. Only the kinds below are applied; other documents (Services,
 // SidekiqLayout inputs, Helm hooks, ...) are counted and left out.
 var appliedKinds = map[string]bool{
@@ -125,9 +121,6 @@ func collectGoldens(root string) ([]*golden, error) {
 			errs = append(errs, fmt.Errorf("%s: %w", rel, err))
 			continue
 		}
-		if strings.Contains(rel, "/testdata/golden/") && !hasKind(g, "Deployment") {
-			continue // attach-mode chart output: see the comment at the top
-		}
 		out = append(out, g)
 	}
 	return out, errors.Join(errs...)
@@ -199,13 +192,4 @@ func namespaceFor(i int, rel string) string {
 		name = name[:63]
 	}
 	return strings.TrimRight(name, "-")
-}
-
-func hasKind(g *golden, kind string) bool {
-	for _, o := range g.Objects {
-		if o.GetKind() == kind {
-			return true
-		}
-	}
-	return false
 }
