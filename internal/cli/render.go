@@ -26,9 +26,9 @@ func newRenderCommand(s Streams) *cobra.Command {
 TriggerAuthentication for Redis. Without flags it renders the built-in "split" preset.
 
 It renders no Deployments: a Sidekiq pod needs everything the official chart gives it
-(secrets, volumes, service account). Let the chart run the layout's workers
-(mastoscale chart-values writes its mastodon.sidekiq.workers), or use the post-renderer or
-the KRM function, which clone the chart's own Deployment.
+(secrets, volumes, service account). Let the official chart run the layout's workers (its
+mastodon.sidekiq.workers, named like the layout's), or use the post-renderer or the KRM
+function, which clone the chart's own Deployment.
 
 --check FILE compares FILE with what would be rendered, as objects (formatting and order do
 not matter), and exits 1 with a diff when they differ. --write FILE regenerates FILE.`,
