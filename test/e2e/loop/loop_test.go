@@ -100,4 +100,12 @@ func TestAgreementBounds(t *testing.T) {
 	a.judge(&Observed{Lost: 1})
 	assert.Len(t, a.Problems, 4, "peak, step, drain and the lost job: %v", a.Problems)
 	assert.Contains(t, a.Line(), "agree=no")
+
+	// A sleeping worker's drain may miss by one polling interval, and no more.
+	sleeping := &Agreement{DrainS: 21, SimDrainS: 17, DrainSlack: 5}
+	sleeping.judge(&Observed{})
+	assert.Empty(t, sleeping.Problems)
+	sleeping = &Agreement{DrainS: 23, SimDrainS: 17, DrainSlack: 5}
+	sleeping.judge(&Observed{})
+	assert.Len(t, sleeping.Problems, 1, "six seconds is more than one polling interval: %v", sleeping.Problems)
 }
