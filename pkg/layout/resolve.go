@@ -105,7 +105,7 @@ func resolvedWorker(w *Worker, namespace string) Workload {
 	if t := a.LatencyTrigger; t != nil {
 		out.Scaling.LatencyExporter, out.Scaling.PrometheusAddress = t.Exporter, t.ServerAddress
 	}
-	out.Scaling.Scaler, out.Scaling.UtilizationTarget = a.Scaler, deref(a.UtilizationTarget)
+	out.Scaling.Scaler, out.Scaling.UtilizationTarget, out.Scaling.IncludeDue = a.Scaler, deref(a.UtilizationTarget), a.IncludeDue
 	if out.Scaling.Scaler == "" {
 		out.Scaling.Scaler = ScalerRedis
 	}

@@ -119,6 +119,8 @@ type Scaling struct {
 	// Sidekiq scaler aims at, 0 without one.
 	Scaler            string
 	UtilizationTarget float64
+	// IncludeDue counts the due retries and scheduled jobs into the Sidekiq scaler's backlog.
+	IncludeDue bool
 }
 
 // ConsumesScheduler reports whether w consumes the scheduler queue.

@@ -146,6 +146,9 @@ func validateAutoscaleScaler(r *problems, w *Worker, wp *field.Path) {
 			r.errorf(ap.Child("utilizationTarget"), *u, "must be a fraction of the worker's threads above 0 and at most 1, e.g. 0.7")
 		}
 	}
+	if a.IncludeDue && a.Scaler != ScalerSidekiq {
+		r.errorf(ap.Child("includeDue"), true, "only the Sidekiq scaler reads the retry and schedule sets: set autoscale.scaler: sidekiq, or remove includeDue")
+	}
 	if a.Scaler != ScalerSidekiq {
 		return
 	}

@@ -186,6 +186,9 @@ type Autoscale struct {
 	// UtilizationTarget is the busy-thread fraction (0 < t <= 1, e.g. 0.7) the worker is
 	// scaled to keep, with scaler "sidekiq".
 	UtilizationTarget *float64 `json:"utilizationTarget,omitempty"`
+	// IncludeDue counts the jobs of the retry and schedule sets that are due for the worker's
+	// queues into its backlog, with scaler "sidekiq": Sidekiq's poller is about to push them.
+	IncludeDue bool `json:"includeDue,omitempty"`
 }
 
 // Exporters of Sidekiq queue latency the latency trigger can query.

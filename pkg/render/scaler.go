@@ -261,6 +261,9 @@ func scalerTriggers(l *layout.Layout, w layout.Workload) []kedav1alpha1.ScaleTri
 	if a.HasActivation {
 		backlog.Metadata["activationBacklog"] = strconv.FormatInt(a.ActivationListLength, 10)
 	}
+	if a.IncludeDue {
+		backlog.Metadata["includeDue"] = "true"
+	}
 	out := []kedav1alpha1.ScaleTriggers{backlog}
 	if a.LatencyTarget > 0 {
 		out = append(out, trigger("latency", autoscalingv2.ValueMetricType, a.LatencyTarget.Seconds()))

@@ -37,7 +37,7 @@ spec:
   workers:
     - name: all
       queues: [{name: default}, {name: ingress}, {name: push}, {name: pull}, {name: mailers}]
-      autoscale: {scaler: sidekiq, minReplicas: 0, activationListLength: 3}
+      autoscale: {scaler: sidekiq, minReplicas: 0, activationListLength: 3, includeDue: true}
     - name: scheduler
       replicas: 1
       queues: [{name: scheduler}]
@@ -75,6 +75,7 @@ func TestScalerArgs(t *testing.T) {
 	assert.Equal(t, "mastodon-mastoscale-scaler.social.svc:50051", tr[0].Metadata["scalerAddress"])
 	assert.Equal(t, "default,ingress,push,pull,mailers", tr[0].Metadata["queues"])
 	assert.Equal(t, "3", tr[0].Metadata["activationBacklog"])
+	assert.Equal(t, "true", tr[0].Metadata["includeDue"])
 	assert.Equal(t, "mastodon-mastoscale-scaler", tr[0].AuthenticationRef.Name)
 }
 
