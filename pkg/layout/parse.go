@@ -35,6 +35,9 @@ func Parse(data []byte) (*SidekiqLayout, error) {
 	if doc := document(&root); doc.Kind != kyaml.MappingNode {
 		return nil, fmt.Errorf("parsing layout: line %d: a layout is a mapping with apiVersion, kind and spec", doc.Line)
 	}
+	if errs := nonNumbers(document(&root), ""); len(errs) > 0 {
+		return nil, fmt.Errorf("parsing layout: %w", errors.Join(errs...))
+	}
 	js, err := yaml.YAMLToJSON(data)
 	if err != nil {
 		return nil, fmt.Errorf("parsing layout: %w", err)
@@ -42,7 +45,7 @@ func Parse(data []byte) (*SidekiqLayout, error) {
 	var l SidekiqLayout
 	strict, err := kjson.UnmarshalStrict(js, &l)
 	if err != nil {
-		return nil, fmt.Errorf("parsing layout: %w", err)
+		return nil, fmt.Errorf("parsing layout: %w", locateValue(&root, err))
 	}
 	if len(strict) > 0 {
 		errs := make([]error, len(strict))
