@@ -90,6 +90,9 @@ func splitStream(data []byte) []*document {
 // fails before anything is written. Every problem is reported, each with its document number
 // and line.
 func parseStream(data []byte) ([]*document, error) {
+	if err := CheckSize(data); err != nil {
+		return nil, err
+	}
 	docs := splitStream(data)
 	var errs []error
 	for _, d := range docs {
@@ -99,6 +102,9 @@ func parseStream(data []byte) ([]*document, error) {
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
+	}
+	if err := checkObjects(docs); err != nil {
+		return nil, err
 	}
 	return docs, nil
 }
