@@ -55,6 +55,7 @@ func Validate(l *SidekiqLayout) Report {
 	v, versionOK := validateVersion(&r, l.Spec.MastodonVersion, spec.Child("mastodonVersion"))
 	validateRelease(&r, l.Spec.Release, spec.Child("release"))
 	validateRedis(&r, &l.Spec, spec.Child("redis"))
+	validateCredentials(&r, &l.Spec, spec)
 	validatePreset(&r, &l.Spec, v, spec.Child("preset"))
 	validateWorkers(&r, &l.Spec, v, versionOK, spec.Child("workers"))
 	validateDatabase(&r, l.Spec.Database, spec.Child("database"))

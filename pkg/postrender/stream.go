@@ -133,9 +133,18 @@ func (d *document) parse() error {
 	if yaml.IsYNodeEmptyDoc(&n) {
 		return nil
 	}
+	shiftLines(&n, d.line-1)
 	d.node = yaml.NewRNode(&n)
 	d.items = listItems(d.node)
 	return nil
+}
+
+// shiftLines makes the lines of a document's nodes lines of the stream, for messages.
+func shiftLines(n *yaml.Node, by int) {
+	n.Line += by
+	for _, c := range n.Content {
+		shiftLines(c, by)
+	}
 }
 
 // absoluteLines turns the parser's document-relative line numbers into lines of the stream.

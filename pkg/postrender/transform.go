@@ -161,6 +161,10 @@ func selectReleases(m *Manifests, opts Options, f *findings) ([]*release, bool) 
 func planRelease(m *Manifests, r *release, opts Options, f *findings) *plan {
 	var errs findings
 	attach := opts.attach()
+	if checkWorkerObjects(r, &errs); len(errs) > 0 {
+		*f = append(*f, errs...)
+		return nil
+	}
 	for _, rw := range r.workers {
 		if rw.Sidekiq.Err != "" && attach {
 			errs.addLayout(layout.Error, workersPath, rw.Ref(), "cannot read the Sidekiq command: %s: give a layout (-f) that lists the workers", rw.Sidekiq.Err)
@@ -179,6 +183,7 @@ func planRelease(m *Manifests, r *release, opts Options, f *findings) *plan {
 	errs = append(errs, report.Findings...)
 	if l != nil {
 		checkReleaseQueues(r, l, &errs)
+		checkAutoscalers(m, r, l, &errs)
 	}
 	*f = append(*f, errs...)
 	if errs.hasErrors() {
