@@ -22,7 +22,9 @@ import (
 // The cmd file's first line is the mastoscale arguments, split at blanks; `<FILE` feeds FILE
 // on stdin and `<@NAME` an input the test generates (see generated). Its other lines are
 // `want: REGEXP` (the message must locate the problem: document, line, field path, chart
-// value) and `secret: STRING` (a credential of the input that must not reach stdout).
+// value), `secret: STRING` (a credential of the input that must not reach stdout) and
+// `stdout: resourcelist` (a KRM function answers even when it fails: a ResourceList with
+// results, its items as they came; `stdout: findings`: lint reports its findings there).
 const hostileDir = "../../testdata/hostile"
 
 func TestHostileInputs(t *testing.T) {
@@ -42,6 +44,8 @@ type hostileCase struct {
 	args           []string
 	stdin          []byte
 	wants, secrets []string
+	resourceList   bool
+	findings       bool
 }
 
 func runHostile(t *testing.T, dir string) {
@@ -54,7 +58,16 @@ func runHostile(t *testing.T, dir string) {
 	})
 	testutil.Golden(t, "errors.txt", stderr.Bytes())
 	testutil.Golden(t, "exit", []byte(strconv.Itoa(code)+"\n"))
-	if code != 0 {
+	switch {
+	case c.resourceList:
+		assert.Contains(t, stdout.String(), "ResourceList")
+		assert.NotContains(t, stdout.String(), "config.kubernetes.io/index", "items come back untouched")
+		if code != 0 {
+			assert.Contains(t, stdout.String(), "results", "a failing function reports in the ResourceList")
+		}
+	case c.findings:
+		assert.Contains(t, stdout.String(), "error", "lint reports its findings on stdout")
+	case code != 0:
 		assert.Zero(t, stdout.Len(), "a failing run writes nothing on stdout, got:\n%s", stdout.String())
 	}
 	for _, w := range c.wants {
@@ -86,6 +99,10 @@ func readHostileCase(t *testing.T, dir string) hostileCase {
 			c.wants = append(c.wants, w)
 		} else if s, ok := strings.CutPrefix(l, "secret: "); ok {
 			c.secrets = append(c.secrets, s)
+		} else if l == "stdout: resourcelist" {
+			c.resourceList = true
+		} else if l == "stdout: findings" {
+			c.findings = true
 		} else if strings.TrimSpace(l) != "" {
 			t.Fatalf("%s/cmd: unknown line %q", dir, l)
 		}
@@ -105,11 +122,7 @@ func generated(t *testing.T, name string) []byte {
 	case "deep":
 		return []byte(strings.Repeat("[", 20_000) + strings.Repeat("]", 20_000) + "\n")
 	case "deep-mapping":
-		var b strings.Builder
-		for i := range 12_000 {
-			b.WriteString(strings.Repeat(" ", i) + "a:\n")
-		}
-		return []byte(b.String())
+		return []byte(strings.Repeat("{a: ", 12_000) + "1" + strings.Repeat("}", 12_000) + "\n")
 	case "alias-bomb":
 		return []byte(aliasBomb())
 	case "wide":

@@ -17,6 +17,9 @@ import (
 // Parse decodes one SidekiqLayout document strictly: an unknown or duplicate field is an
 // error naming its path and line. Parse neither defaults nor validates.
 func Parse(data []byte) (*SidekiqLayout, error) {
+	if line, col, b, bad := InvalidUTF8(data); bad {
+		return nil, fmt.Errorf("parsing layout: line %d, column %d: byte 0x%02x is not UTF-8: a layout is UTF-8 text", line, col, b)
+	}
 	var root kyaml.Node
 	dec := kyaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&root); err != nil && !errors.Is(err, io.EOF) {

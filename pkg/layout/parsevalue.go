@@ -1,10 +1,12 @@
 package layout
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 )
@@ -78,4 +80,26 @@ func findScalar(n *kyaml.Node, path, value string, hit func(string, int)) {
 			hit(path, n.Line)
 		}
 	}
+}
+
+// InvalidUTF8 locates the first byte of data that is not UTF-8 (line and column from 1), for
+// a message the YAML parser does not give; ok is false when data is valid UTF-8. A UTF-16
+// byte order mark (the parser reads UTF-16) is not looked into.
+func InvalidUTF8(data []byte) (line, column int, b byte, ok bool) {
+	if utf8.Valid(data) || bytes.HasPrefix(data, []byte{0xff, 0xfe}) || bytes.HasPrefix(data, []byte{0xfe, 0xff}) {
+		return 0, 0, 0, false
+	}
+	line, column = 1, 1
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && size <= 1 {
+			return line, column, data[i], true
+		}
+		if r == '\n' {
+			line, column = line+1, 0
+		}
+		column++
+		i += size
+	}
+	return 0, 0, 0, false
 }

@@ -127,3 +127,21 @@ func hasOwner(n *yaml.RNode, kind string) bool {
 	}
 	return false
 }
+
+// unreadWorkers explains the Deployments labelled as Sidekiq workers that Read found no
+// Sidekiq in: their containers are not a list of mappings, or none runs Sidekiq.
+func unreadWorkers(m *Manifests, f *findings) {
+	for _, o := range m.Objects {
+		if o.Kind != "Deployment" || !strings.HasPrefix(o.Labels[layout.LabelComponent], layout.ComponentPrefix) {
+			continue
+		}
+		at := o.Ref()
+		at.Field = "spec.template.spec.containers"
+		c, _ := o.Node.Pipe(yaml.Lookup("spec", "template", "spec", "containers"))
+		if c == nil || c.YNode().Kind != yaml.SequenceNode {
+			f.add(layout.Error, at, "line %d: labelled a Sidekiq worker, but spec.template.spec.containers is not a list of containers", o.Node.YNode().Line)
+			continue
+		}
+		f.add(layout.Error, at, "line %d: labelled a Sidekiq worker, but none of spec.template.spec.containers runs `bundle exec sidekiq` in its command or args", o.Node.YNode().Line)
+	}
+}

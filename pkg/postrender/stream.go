@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 
+	"github.com/mastoscale/mastoscale/pkg/layout"
 	"sigs.k8s.io/kustomize/kyaml/kio"
 	"sigs.k8s.io/kustomize/kyaml/kio/kioutil"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
@@ -116,6 +117,9 @@ var yamlLine = regexp.MustCompile(`line (\d+)`)
 func (d *document) parse() error {
 	if d.number == 1 && !startsWithSeparator(d.raw) && len(bytes.TrimSpace(uncommented(d.raw))) == 0 {
 		d.number = 0 // a comment before the first `---` is no document
+	}
+	if line, col, b, bad := layout.InvalidUTF8(d.raw); bad {
+		return d.errorf("line %d, column %d: byte 0x%02x is not UTF-8: manifests are UTF-8 text", d.line+line-1, col, b)
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(d.raw))
 	var n yaml.Node

@@ -129,6 +129,7 @@ func selectReleases(m *Manifests, opts Options, f *findings) ([]*release, bool) 
 		f.add(layout.Error, layout.Location{},
 			"no Sidekiq Deployment found among %d objects: expected an apps/v1 Deployment labelled %s=%s<worker> and %s=%s running `bundle exec sidekiq`, as both official Mastodon charts render",
 			len(m.Objects), layout.LabelComponent, layout.ComponentPrefix, layout.LabelPartOf, layout.PartOfRails)
+		unreadWorkers(m, f)
 		return nil, false
 	}
 	if opts.attach() && (opts.Layout == nil || opts.Layout.Spec.Release.Name == "") {
