@@ -26,9 +26,11 @@ build:
 # test runs every test; when the platform rig is prepared (make rig-prepare, or make e2e once)
 # it runs the rig checks too, and the loop scenarios when the loop's parts are prepared as well.
 # .ci/run prepares both, so CI always runs them.
+# -timeout: the release snapshot and the real-chart tests take minutes on a loaded 2-core
+# machine; go test's default of 10 min per package is too tight there.
 test: tools build
 	$(GO) vet ./...
-	$(GO) test ./...
+	$(GO) test -timeout 30m ./...
 	@if test/e2e/rig.sh ready; then $(MAKE) --no-print-directory e2e; \
 	else echo "make test: the platform rig is not prepared, so its checks did not run: make rig-prepare (~15 min cold) or make e2e"; fi
 	@if test/e2e/rig.sh ready loop; then $(MAKE) --no-print-directory e2e-loop; \
