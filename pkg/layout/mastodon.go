@@ -113,8 +113,25 @@ const (
 	EnvSidekiqRedisHost     = "SIDEKIQ_REDIS_HOST"
 	EnvSidekiqRedisPort     = "SIDEKIQ_REDIS_PORT"
 	EnvSidekiqRedisPassword = "SIDEKIQ_REDIS_PASSWORD"
+	EnvRedisPrefix          = "REDIS_"
+	EnvSidekiqRedisPrefix   = "SIDEKIQ_REDIS_"
 	EnvDBPool               = "DB_POOL"
 )
+
+// SidekiqRedisPrefix is the prefix of the variables Mastodon reads Sidekiq's Redis from, given
+// which variables are set and not blank: SIDEKIQ_REDIS_ once SIDEKIQ_REDIS_URL,
+// SIDEKIQ_REDIS_HOST or SIDEKIQ_REDIS_SENTINELS is (and then only SIDEKIQ_REDIS_PASSWORD,
+// _USER, _SENTINEL_USERNAME, _SENTINEL_PASSWORD: no fallback to REDIS_PASSWORD), else REDIS_
+// (an empty SIDEKIQ_REDIS_HOST, as the legacy chart renders with redis.sidekiq.enabled and no
+// hostname, falls back to the main Redis's variables, all of them).
+func SidekiqRedisPrefix(set func(name string) bool) string {
+	for _, v := range []string{"URL", "HOST", "SENTINELS"} {
+		if set(EnvSidekiqRedisPrefix + v) {
+			return EnvSidekiqRedisPrefix
+		}
+	}
+	return EnvRedisPrefix
+}
 
 // SidekiqDefaultTimeout is Sidekiq's `-t`: how long a stopping process waits for running jobs
 // before it pushes them back. A pod's terminationGracePeriodSeconds must exceed it.

@@ -180,10 +180,7 @@ func inferNamespace(l *layout.SidekiqLayout, w *Worker, f *findings) {
 // SIDEKIQ_REDIS_HOST is set, else REDIS_*.
 func inferRedis(red *layout.Redis, w *Worker, f *findings) {
 	env := w.Env
-	prefix := "REDIS_"
-	if _, ok := env[layout.EnvSidekiqRedisHost]; ok {
-		prefix = "SIDEKIQ_REDIS_"
-	}
+	prefix := w.RedisPrefix()
 	if red.Namespace == "" {
 		if ns, ok := env[layout.EnvRedisNamespace]; ok && ns.Literal {
 			red.Namespace = ns.Value

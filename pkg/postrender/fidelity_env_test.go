@@ -1,0 +1,89 @@
+package postrender_test
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/mastoscale/mastoscale/internal/testutil"
+	"github.com/mastoscale/mastoscale/pkg/layout"
+	"github.com/mastoscale/mastoscale/pkg/postrender"
+	"github.com/stretchr/testify/require"
+	"sigs.k8s.io/kustomize/kyaml/kio"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+)
+
+// officialRun renders an official chart with the real helm 3 and post-renders it in process.
+func officialRun(t *testing.T, chart, release string, values map[string]any, opts postrender.Options) ([]*yaml.RNode, *postrender.Result, error) {
+	t.Helper()
+	in := testutil.HelmTemplate(t, "MASTOSCALE_HELM3", chart, release, "fedi", values)
+	var out bytes.Buffer
+	res, err := postrender.Run(bytes.NewReader(in), &out, opts)
+	if err != nil {
+		return nil, res, err
+	}
+	nodes, rerr := kio.FromBytes(out.Bytes())
+	require.NoError(t, rerr)
+	return nodes, res, nil
+}
+
+// objectOf returns the one object of kind in nodes whose name has the suffix, or fails.
+func objectOf(t *testing.T, nodes []*yaml.RNode, kind, suffix string) *yaml.RNode {
+	t.Helper()
+	for _, n := range nodes {
+		if n.GetKind() == kind && strings.HasSuffix(n.GetName(), suffix) {
+			return n
+		}
+	}
+	t.Fatalf("no %s *%s in the output", kind, suffix)
+	return nil
+}
+
+// findingsWith returns the messages of the findings of severity s that contain every part.
+func findingsWith(res *postrender.Result, s layout.Severity, parts ...string) []string {
+	var out []string
+next:
+	for _, f := range res.Findings {
+		if f.Severity != s {
+			continue
+		}
+		text := f.String()
+		for _, p := range parts {
+			if !strings.Contains(text, p) {
+				continue next
+			}
+		}
+		out = append(out, text)
+	}
+	return out
+}
+
+// triggerMetadata returns the metadata of the first trigger of the ScaledObject.
+func triggerMetadata(t *testing.T, so *yaml.RNode) map[string]string {
+	t.Helper()
+	ts, err := so.Pipe(yaml.Lookup("spec", "triggers"))
+	require.NoError(t, err)
+	require.NotNil(t, ts)
+	md := map[string]string{}
+	require.NoError(t, yaml.NewRNode(ts.YNode().Content[0]).PipeE(yaml.Lookup("metadata"), yaml.FilterFunc(func(n *yaml.RNode) (*yaml.RNode, error) {
+		return n, n.YNode().Decode(&md)
+	})))
+	return md
+}
+
+var splitOpts = postrender.Options{Preset: layout.PresetSplit}
+
+// TestOfficialEmptySidekiqRedisHost: the legacy chart with redis.sidekiq.enabled and no
+// hostname renders SIDEKIQ_REDIS_HOST empty; Mastodon then uses REDIS_*, and so do we.
+func TestOfficialEmptySidekiqRedisHost(t *testing.T) {
+	values := map[string]any{"redis": map[string]any{"sidekiq": map[string]any{"enabled": true}}}
+	nodes, res, err := officialRun(t, testutil.LegacyChart, "mastodon", values, splitOpts)
+	require.NoError(t, err)
+	md := triggerMetadata(t, objectOf(t, nodes, "ScaledObject", "-default"))
+	require.Equal(t, "mastodon-redis-master", md["host"])
+	require.Equal(t, "6379", md["port"])
+	ta := objectOf(t, nodes, "TriggerAuthentication", "")
+	require.Contains(t, ta.MustString(), "name: mastodon-redis\n")
+	require.Contains(t, ta.MustString(), "key: redis-password")
+	require.Empty(t, findingsWith(res, layout.Info, "SIDEKIQ_REDIS_PASSWORD"))
+}
