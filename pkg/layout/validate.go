@@ -136,6 +136,7 @@ func validateRedis(r *problems, s *Spec, path *field.Path) {
 		for i, a := range red.Sentinel.Addresses {
 			validateAddress(r, a, sp.Child("addresses").Index(i), noSecrets)
 		}
+		validateSentinelAuth(r, red.Sentinel.Auth, sp.Child("auth"))
 	}
 	if a := red.Auth; a != nil && !a.Disabled {
 		ap := path.Child("auth")
@@ -146,8 +147,10 @@ func validateRedis(r *problems, s *Spec, path *field.Path) {
 				r.errorf(ap.Child("secretName"), a.SecretName, "%s", msg)
 			}
 		}
+	}
+	if a := red.Auth; a != nil && a.TriggerAuthenticationName != "" {
 		for _, msg := range validation.IsDNS1123Subdomain(a.TriggerAuthenticationName) {
-			r.errorf(ap.Child("triggerAuthenticationName"), a.TriggerAuthenticationName, "%s", msg)
+			r.errorf(path.Child("auth", "triggerAuthenticationName"), a.TriggerAuthenticationName, "%s", msg)
 		}
 	}
 	if red.Namespace != "" {

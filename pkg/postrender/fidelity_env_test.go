@@ -87,3 +87,65 @@ func TestOfficialEmptySidekiqRedisHost(t *testing.T) {
 	require.Contains(t, ta.MustString(), "key: redis-password")
 	require.Empty(t, findingsWith(res, layout.Info, "SIDEKIQ_REDIS_PASSWORD"))
 }
+
+// TestOfficialSidekiqRedis: with Sidekiq's own Redis, Mastodon reads SIDEKIQ_REDIS_HOST and
+// SIDEKIQ_REDIS_PASSWORD only (no fallback to REDIS_PASSWORD); the triggers and the
+// TriggerAuthentication follow the same variables on both charts.
+func TestOfficialSidekiqRedis(t *testing.T) {
+	for _, tc := range []struct {
+		name, chart, release string
+		sidekiq              map[string]any
+		secret, key          string // "" when the chart gives Sidekiq's Redis no password
+	}{
+		{"helm-charts", testutil.HelmChartsChart, "social", map[string]any{"enabled": true, "hostname": "sk-redis.example", "password": "skpw"}, "social-mastodon-redis-sidekiq-auth", "password"},
+		{"helm-charts-existing-secret", testutil.HelmChartsChart, "social", map[string]any{"enabled": true, "hostname": "sk-redis.example", "existingSecret": "sk-redis", "existingSecretKeys": map[string]any{"password": "pw"}}, "sk-redis", "pw"},
+		{"legacy-existing-secret", testutil.LegacyChart, "mastodon", map[string]any{"enabled": true, "hostname": "sk-redis.example", "auth": map[string]any{"existingSecret": "sk-redis"}}, "sk-redis", "redis-password"},
+		{"legacy-no-password", testutil.LegacyChart, "mastodon", map[string]any{"enabled": true, "hostname": "sk-redis.example"}, "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			values := map[string]any{"redis": map[string]any{"sidekiq": tc.sidekiq}}
+			nodes, res, err := officialRun(t, tc.chart, tc.release, values, splitOpts)
+			require.NoError(t, err)
+			so := objectOf(t, nodes, "ScaledObject", "-default")
+			require.Equal(t, "sk-redis.example", triggerMetadata(t, so)["host"])
+			if tc.secret == "" {
+				require.NotContains(t, so.MustString(), "authenticationRef")
+				require.NotEmpty(t, findingsWith(res, layout.Warning, "no SIDEKIQ_REDIS_PASSWORD", "does not fall back to REDIS_PASSWORD"))
+				return
+			}
+			ta := objectOf(t, nodes, "TriggerAuthentication", "")
+			require.Contains(t, ta.MustString(), "name: "+tc.secret+"\n")
+			require.Contains(t, ta.MustString(), "key: "+tc.key+"\n")
+		})
+	}
+}
+
+// TestOfficialSentinelCredentials: sentinels with their own credentials
+// (SIDEKIQ_REDIS_SENTINEL_USERNAME / _PASSWORD) are stated in the layout and reach KEDA as
+// sentinelUsername and sentinelPassword, beside the Redis password the pods read.
+func TestOfficialSentinelCredentials(t *testing.T) {
+	l, err := layout.Parse([]byte(`apiVersion: mastoscale.dev/v1alpha1
+kind: SidekiqLayout
+metadata: {name: social}
+spec:
+  preset: split
+  redis:
+    sentinel:
+      master: mymaster
+      addresses: [sentinel-0.sentinel:26379]
+      username: sentinel-user
+      auth: {secretName: sentinel-auth, passwordKey: password}
+`))
+	require.NoError(t, err)
+	values := map[string]any{"redis": map[string]any{"sidekiq": map[string]any{"enabled": true, "hostname": "sk-redis.example", "password": "skpw"}}}
+	nodes, _, err := officialRun(t, testutil.HelmChartsChart, "social", values, postrender.Options{Layout: l})
+	require.NoError(t, err)
+	so := objectOf(t, nodes, "ScaledObject", "-default")
+	md := triggerMetadata(t, so)
+	require.Equal(t, "sentinel-user", md["sentinelUsername"])
+	require.Equal(t, "sentinel-0.sentinel:26379", md["addresses"])
+	ta := objectOf(t, nodes, "TriggerAuthentication", "").MustString()
+	for _, want := range []string{"parameter: password", "name: social-mastodon-redis-sidekiq-auth", "parameter: sentinelPassword", "name: sentinel-auth"} {
+		require.Contains(t, ta, want)
+	}
+}

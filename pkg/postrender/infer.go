@@ -237,6 +237,10 @@ func inferRedisHost(red *layout.Redis, w *Worker, prefix string, f *findings) {
 func inferRedisAuth(red *layout.Redis, w *Worker, prefix string, f *findings) {
 	pw, ok := w.Env[prefix+"PASSWORD"]
 	switch {
+	case !ok && prefix == layout.EnvSidekiqRedisPrefix && w.Env[layout.EnvRedisPassword].Secret != nil:
+		red.Auth = &layout.RedisAuth{Disabled: true}
+		f.addLayout(layout.Warning, redisPath.Child("auth"), w.Ref(),
+			"Sidekiq's own Redis (SIDEKIQ_REDIS_HOST) gets no SIDEKIQ_REDIS_PASSWORD, and Mastodon does not fall back to REDIS_PASSWORD for it: it is taken to need none and no TriggerAuthentication is made; if it needs one, give the pods SIDEKIQ_REDIS_PASSWORD (the legacy chart: redis.sidekiq.auth.existingSecret) and set spec.redis.auth")
 	case !ok:
 		red.Auth = &layout.RedisAuth{Disabled: true}
 		f.addLayout(layout.Info, redisPath.Child("auth"), w.Ref(),

@@ -67,11 +67,20 @@ app.kubernetes.io/managed-by: {{ .Release.Service | quote }}
 {{- range .Values.workers -}}{{- if hasKey . "autoscale" -}}true{{- end -}}{{- end -}}
 {{- end -}}
 
+{{/* "true" when the triggers authenticate (render's RedisTarget.TriggerAuthentication): Redis
+     or the sentinels need credentials; else "". */}}
+{{- define "mastoscale.triggerAuth" -}}
+{{- if or (not .auth.disabled) (and (hasKey . "sentinel") (hasKey .sentinel "auth")) -}}true{{- end -}}
+{{- end -}}
+
 {{/* The connection metadata of a redis trigger (render's connectionMetadata), for .Values.redis. */}}
 {{- define "mastoscale.redisConnection" -}}
 {{- if hasKey . "sentinel" }}
 addresses: {{ join "," .sentinel.addresses | quote }}
 sentinelMaster: {{ .sentinel.master | quote }}
+{{- with .sentinel.username }}
+sentinelUsername: {{ . | quote }}
+{{- end }}
 {{- else if .address }}
 address: {{ .address | quote }}
 {{- else }}
