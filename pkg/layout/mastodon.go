@@ -28,6 +28,7 @@ const (
 	LabelInstance  = "app.kubernetes.io/instance"
 	LabelComponent = "app.kubernetes.io/component"
 	LabelPartOf    = "app.kubernetes.io/part-of"
+	LabelVersion   = "app.kubernetes.io/version"
 
 	AppName         = "mastodon"
 	PartOfRails     = "rails"
@@ -89,6 +90,29 @@ func RedisHost(chart Chart, release string) (string, bool) {
 		return "", false
 	}
 	return release + "-redis-master", true
+}
+
+// LabelHelmChart is the label both charts put on their objects: "<chart name>-<chart version>".
+const LabelHelmChart = "helm.sh/chart"
+
+// chartAppVersions is the appVersion of published versions of the charts, for releases whose
+// image tag (latest, a digest) names no Mastodon version. Only versions checked against the
+// published Chart.yaml are listed.
+var chartAppVersions = map[Chart]map[string]string{
+	ChartLegacy:     {"6.9.3": "v4.6.3"},
+	ChartHelmCharts: {"1.0.2": "v4.6.2"},
+}
+
+// ChartAppVersion returns the chart version a helm.sh/chart label ("mastodon-6.9.3") names and
+// that published version's appVersion; ok is false when the label names no chart version
+// listed for chart.
+func ChartAppVersion(chart Chart, label string) (chartVersion, appVersion string, ok bool) {
+	v, found := strings.CutPrefix(label, AppName+"-")
+	if !found {
+		return "", "", false
+	}
+	app, ok := chartAppVersions[chart][v]
+	return v, app, ok
 }
 
 // ParseChart accepts the chart names of Charts; an empty string means ChartLegacy.

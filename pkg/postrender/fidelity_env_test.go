@@ -149,3 +149,26 @@ spec:
 		require.Contains(t, ta, want)
 	}
 }
+
+// TestOfficialImageLatest: with image.tag latest or a digest, the version comes from the chart
+// version's appVersion with a warning naming the assumption and the field to set, and the
+// Deployments split mode writes say a version, not "latest".
+func TestOfficialImageLatest(t *testing.T) {
+	for _, tc := range []struct {
+		name, chart, release, tag, app string
+	}{
+		{"legacy-latest", testutil.LegacyChart, "mastodon", "latest", "v4.6.3"},
+		{"helm-charts-latest", testutil.HelmChartsChart, "social", "latest", "v4.6.2"},
+		{"helm-charts-digest", testutil.HelmChartsChart, "social", "latest@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "v4.6.2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			values := map[string]any{"image": map[string]any{"tag": tc.tag}}
+			nodes, res, err := officialRun(t, tc.chart, tc.release, values, splitOpts)
+			require.NoError(t, err)
+			require.NotEmpty(t, findingsWith(res, layout.Warning, "spec.mastodonVersion", "--mastodon-version", tc.app, "names no Mastodon version"))
+			d := objectOf(t, nodes, "Deployment", "-sidekiq-default")
+			require.Equal(t, "v4.6", d.GetLabels()[layout.LabelVersion])
+			require.NotContains(t, d.MustString(), "version: \"latest")
+		})
+	}
+}

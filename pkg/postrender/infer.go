@@ -133,11 +133,15 @@ func inferVersion(user *layout.SidekiqLayout, w *Worker, f *findings) (string, b
 	if user != nil && user.Spec.MastodonVersion != "" {
 		return user.Spec.MastodonVersion, true
 	}
+	if w.VersionAssumed != "" {
+		f.addLayout(layout.Warning, specPath.Child("mastodonVersion"), w.Ref(),
+			"image %q names no Mastodon version (a tag like latest, or a digest), so the queues are those of %s: if the image runs another version, set spec.mastodonVersion (or --mastodon-version with --preset)", w.Image, w.VersionAssumed)
+	}
 	if w.Version != "" {
 		return w.Version, true
 	}
 	f.addLayout(layout.Error, specPath.Child("mastodonVersion"), w.Ref(),
-		"cannot tell the Mastodon version from image %q or the app.kubernetes.io/version label: set spec.mastodonVersion", w.Image)
+		"cannot tell the Mastodon version from image %q, the app.kubernetes.io/version label or the chart version (label %s=%q): set spec.mastodonVersion (or --mastodon-version with --preset)", w.Image, layout.LabelHelmChart, w.Object.Labels[layout.LabelHelmChart])
 	return "", false
 }
 
