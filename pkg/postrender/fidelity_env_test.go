@@ -172,3 +172,61 @@ func TestOfficialImageLatest(t *testing.T) {
 		})
 	}
 }
+
+// TestOfficialLayoutContradictsRelease: a layout that states Sidekiq's Redis (host, TLS,
+// password Secret) or the Mastodon version otherwise than the pods run them still wins, and
+// each difference is a warning naming both values.
+func TestOfficialLayoutContradictsRelease(t *testing.T) {
+	t.Run("legacy", func(t *testing.T) {
+		l, err := layout.Parse([]byte(`apiVersion: mastoscale.dev/v1alpha1
+kind: SidekiqLayout
+metadata: {name: mastodon}
+spec:
+  preset: split
+  mastodonVersion: "4.5"
+  redis:
+    host: other-redis
+    auth: {secretName: other-secret, passwordKey: pw}
+`))
+		require.NoError(t, err)
+		nodes, res, err := officialRun(t, testutil.LegacyChart, "mastodon", nil, postrender.Options{Layout: l})
+		require.NoError(t, err)
+		require.Equal(t, "other-redis", triggerMetadata(t, objectOf(t, nodes, "ScaledObject", "-default"))["host"], "the layout wins")
+		require.Contains(t, objectOf(t, nodes, "TriggerAuthentication", "").MustString(), "name: other-secret\n")
+		require.Len(t, findingsWith(res, layout.Warning, "spec.redis.host", "other-redis:6379", "mastodon-redis-master:6379", "REDIS_HOST"), 1)
+		require.Len(t, findingsWith(res, layout.Warning, "spec.redis.auth.secretName", "other-secret key pw", "mastodon-redis key redis-password", "redis.auth.existingSecret"), 1)
+		require.Len(t, findingsWith(res, layout.Warning, "spec.mastodonVersion", "Mastodon 4.5", "v4.6.3", "Mastodon 4.6"), 1)
+	})
+	t.Run("helm-charts-tls", func(t *testing.T) {
+		l, err := layout.Parse([]byte(`apiVersion: mastoscale.dev/v1alpha1
+kind: SidekiqLayout
+metadata: {name: social}
+spec:
+  redis:
+    host: sk-redis.example
+    tls: {enabled: false}
+`))
+		require.NoError(t, err)
+		values := map[string]any{"mastodon": map[string]any{"sidekiq": map[string]any{"extraEnvVars": map[string]any{"SIDEKIQ_REDIS_URL": "rediss://sk-redis.example:6380/0"}}}}
+		_, res, err := officialRun(t, testutil.HelmChartsChart, "social", values, postrender.Options{Layout: l})
+		require.NoError(t, err)
+		require.Len(t, findingsWith(res, layout.Warning, "spec.redis.tls.enabled", "tls.enabled: false", "rediss://", "SIDEKIQ_REDIS_URL"), 1)
+		require.Len(t, findingsWith(res, layout.Warning, "spec.redis.host", "sk-redis.example:6379", "sk-redis.example:6380"), 1)
+	})
+	t.Run("agreeing layout is silent", func(t *testing.T) {
+		l, err := layout.Parse([]byte(`apiVersion: mastoscale.dev/v1alpha1
+kind: SidekiqLayout
+metadata: {name: mastodon}
+spec:
+  preset: split
+  mastodonVersion: "4.6"
+  redis:
+    host: mastodon-redis-master
+    auth: {secretName: mastodon-redis, passwordKey: redis-password}
+`))
+		require.NoError(t, err)
+		_, res, err := officialRun(t, testutil.LegacyChart, "mastodon", nil, postrender.Options{Layout: l})
+		require.NoError(t, err)
+		require.Empty(t, findingsWith(res, layout.Warning, "the layout wins"))
+	})
+}

@@ -36,6 +36,7 @@ func (r *release) worker(name string) *Worker {
 func inferLayout(m *Manifests, r *release, opts Options, f *findings) *layout.SidekiqLayout {
 	first := r.workers[0]
 	version, versionOK := inferVersion(opts.Layout, first, f)
+	contradictions(opts.Layout, first, f)
 	var l *layout.SidekiqLayout
 	switch {
 	case opts.attach() && opts.Layout != nil:
