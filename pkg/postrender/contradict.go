@@ -81,6 +81,10 @@ func contradictHost(red *layout.Redis, w *Worker, prefix, chartValue string, f *
 	case red.Host != "":
 		port = strconv.Itoa(layout.DefaultRedisPort)
 	}
+	// A host with user information is refused elsewhere and never echoed.
+	if layout.HasUserInfo(red.Host) || layout.HasUserInfo(red.Address) || layout.HasUserInfo(pod.host) {
+		return
+	}
 	if host != "" && (host != pod.host || port != pod.port) {
 		f.addLayout(layout.Warning, path, at,
 			"the layout's triggers read Redis at %s, the Sidekiq pods use %s (%s): the layout wins; fix %s or the chart's %s",
