@@ -230,3 +230,24 @@ spec:
 		require.Empty(t, findingsWith(res, layout.Warning, "the layout wins"))
 	})
 }
+
+// TestOfficialHelm3BinaryFidelity runs the items above through the real helm 3 with mastoscale
+// as its post-renderer: the legacy chart with image.tag latest and Sidekiq's Redis enabled
+// without a hostname installs (exit 0) with autoscaled workers and no "latest" version label
+// on the Deployments it writes.
+func TestOfficialHelm3BinaryFidelity(t *testing.T) {
+	bin := buildMastoscale(t, t.TempDir())
+	values := map[string]any{
+		"image": map[string]any{"tag": "latest"},
+		"redis": map[string]any{"sidekiq": map[string]any{"enabled": true}},
+	}
+	out, stderr, err := testutil.RunHelmTemplate(t, "MASTOSCALE_HELM3", testutil.LegacyChart, "mastodon", "fedi", values,
+		"--post-renderer", bin, "--post-renderer-args", "post-render", "--post-renderer-args", "--preset", "--post-renderer-args", "split")
+	require.NoError(t, err, "%s", stderr)
+	assertAutoscaled(t, string(out))
+	nodes, err := kio.FromBytes(out)
+	require.NoError(t, err)
+	d := objectOf(t, nodes, "Deployment", "-sidekiq-default")
+	require.Equal(t, "v4.6", d.GetLabels()[layout.LabelVersion])
+	require.Equal(t, "mastodon-redis-master", triggerMetadata(t, objectOf(t, nodes, "ScaledObject", "-default"))["host"])
+}
