@@ -35,6 +35,10 @@ func validateCredentials(r *problems, s *Spec, path *field.Path) {
 		r.add(Error, field.Forbidden(path.Child("redis", "username"),
 			"is a bare Redis ACL user name; a password or host in it would be written into every ScaledObject: put the password in a Secret (spec.redis.auth)"))
 	}
+	if sn := s.Redis.Sentinel; sn != nil && strings.ContainsAny(sn.Username, ":@/") {
+		r.add(Error, field.Forbidden(path.Child("redis", "sentinel", "username"),
+			"is a bare ACL user name of the sentinels; a password or host in it would be written into every ScaledObject: put the password in a Secret (spec.redis.sentinel.auth)"))
+	}
 	if HasUserInfo(s.Image) {
 		r.add(Error, field.Forbidden(path.Child("image"),
 			"holds registry credentials (user:password@): give the image as registry/name:tag and the credentials as an imagePullSecret"))

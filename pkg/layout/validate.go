@@ -128,16 +128,7 @@ func validateRedis(r *problems, s *Spec, path *field.Path) {
 		r.errorf(path.Child("databaseIndex"), *red.DatabaseIndex, "must be 0 or more")
 	}
 	if red.Sentinel != nil {
-		sp := path.Child("sentinel")
-		if red.Sentinel.Master == "" {
-			r.add(Error, field.Required(sp.Child("master"), "name the master set (SIDEKIQ_REDIS_SENTINEL_MASTER)"))
-		}
-		if len(red.Sentinel.Addresses) == 0 {
-			r.add(Error, field.Required(sp.Child("addresses"), "list the sentinels as host:port"))
-		}
-		for i, a := range red.Sentinel.Addresses {
-			validateAddress(r, a, sp.Child("addresses").Index(i), noSecrets)
-		}
+		validateSentinel(r, red.Sentinel, path.Child("sentinel"), noSecrets)
 	}
 	if a := red.Auth; a != nil && !a.Disabled {
 		ap := path.Child("auth")
@@ -148,8 +139,10 @@ func validateRedis(r *problems, s *Spec, path *field.Path) {
 				r.errorf(ap.Child("secretName"), a.SecretName, "%s", msg)
 			}
 		}
+	}
+	if a := red.Auth; a != nil && a.TriggerAuthenticationName != "" {
 		for _, msg := range validation.IsDNS1123Subdomain(a.TriggerAuthenticationName) {
-			r.errorf(ap.Child("triggerAuthenticationName"), a.TriggerAuthenticationName, "%s", msg)
+			r.errorf(path.Child("auth", "triggerAuthenticationName"), a.TriggerAuthenticationName, "%s", msg)
 		}
 	}
 	if red.Namespace != "" {

@@ -37,6 +37,7 @@ func (r *release) worker(name string) *Worker {
 func inferLayout(m *Manifests, r *release, opts Options, f *findings) *layout.SidekiqLayout {
 	first := r.workers[0]
 	version, versionOK := inferVersion(opts.Layout, first, f)
+	contradictions(opts.Layout, first, f)
 	var l *layout.SidekiqLayout
 	switch {
 	case opts.attach() && opts.Layout != nil:
@@ -134,11 +135,15 @@ func inferVersion(user *layout.SidekiqLayout, w *Worker, f *findings) (string, b
 	if user != nil && user.Spec.MastodonVersion != "" {
 		return user.Spec.MastodonVersion, true
 	}
+	if w.VersionAssumed != "" {
+		f.addLayout(layout.Warning, specPath.Child("mastodonVersion"), w.Ref(),
+			"image %q names no Mastodon version (a tag like latest, or a digest), so the queues are those of %s: if the image runs another version, set spec.mastodonVersion (or --mastodon-version with --preset)", w.Image, w.VersionAssumed)
+	}
 	if w.Version != "" {
 		return w.Version, true
 	}
 	f.addLayout(layout.Error, specPath.Child("mastodonVersion"), w.Ref(),
-		"cannot tell the Mastodon version from image %q or the app.kubernetes.io/version label: set spec.mastodonVersion", w.Image)
+		"cannot tell the Mastodon version from image %q, the app.kubernetes.io/version label or the chart version (label %s=%q): set spec.mastodonVersion (or --mastodon-version with --preset)", w.Image, layout.LabelHelmChart, w.Object.Labels[layout.LabelHelmChart])
 	return "", false
 }
 
@@ -186,10 +191,7 @@ func inferNamespace(l *layout.SidekiqLayout, w *Worker, f *findings) {
 // SIDEKIQ_REDIS_HOST is set, else REDIS_*.
 func inferRedis(red *layout.Redis, w *Worker, f *findings) {
 	env := w.Env
-	prefix := "REDIS_"
-	if _, ok := env[layout.EnvSidekiqRedisHost]; ok {
-		prefix = "SIDEKIQ_REDIS_"
-	}
+	prefix := w.RedisPrefix()
 	if red.Namespace == "" {
 		if ns, ok := env[layout.EnvRedisNamespace]; ok && ns.Literal {
 			red.Namespace = ns.Value
@@ -256,6 +258,10 @@ func inferRedisHost(red *layout.Redis, w *Worker, prefix string, f *findings) {
 func inferRedisAuth(red *layout.Redis, w *Worker, prefix string, f *findings) {
 	pw, ok := w.Env[prefix+"PASSWORD"]
 	switch {
+	case !ok && prefix == layout.EnvSidekiqRedisPrefix && w.Env[layout.EnvRedisPassword].Secret != nil:
+		red.Auth = &layout.RedisAuth{Disabled: true}
+		f.addLayout(layout.Warning, redisPath.Child("auth"), w.Ref(),
+			"Sidekiq's own Redis (SIDEKIQ_REDIS_HOST) gets no SIDEKIQ_REDIS_PASSWORD, and Mastodon does not fall back to REDIS_PASSWORD for it: it is taken to need none and no TriggerAuthentication is made; if it needs one, give the pods SIDEKIQ_REDIS_PASSWORD (the legacy chart: redis.sidekiq.auth.existingSecret) and set spec.redis.auth")
 	case !ok:
 		red.Auth = &layout.RedisAuth{Disabled: true}
 		f.addLayout(layout.Info, redisPath.Child("auth"), w.Ref(),
