@@ -90,3 +90,16 @@ $(HELMFILE):
 	  -ldflags "-s -w -X go.szostok.io/version.version=$(HELMFILE_VERSION)" . && mv $@.tmp $@
 
 -include test/e2e/e2e.mk
+
+# fuzz runs every fuzz target for FUZZTIME each (make fuzz FUZZTIME=5m); make test runs their
+# seeds (testdata/fuzz) as ordinary tests. A crasher lands in the package's testdata/fuzz:
+# commit it as a regression seed with the fix.
+FUZZTIME ?= 30s
+FUZZ_TARGETS := ./pkg/render:FuzzLayout ./pkg/postrender:FuzzPostRender ./internal/krm:FuzzKRM \
+	./internal/lint:FuzzLint ./internal/sidekiq:FuzzStatusParsers ./internal/sidekiq:FuzzEnqueuedAt \
+	./internal/chartvalues:FuzzYAML
+.PHONY: fuzz
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t##*:}; \
+	echo "fuzz: $$name ($$pkg) for $(FUZZTIME)"; \
+	$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg; done

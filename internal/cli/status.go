@@ -114,7 +114,7 @@ func runStatus(cmd *cobra.Command, s Streams, f *statusFlags) error {
 	if !f.watch && f.record == "" {
 		snap, err := readSnapshot(ctx, client, addr, read, statusClock())
 		if err != nil {
-			return redisFailed(s, err)
+			return redisFailed(s, conn.Explain(err))
 		}
 		return writeStatus(s.Out, f.output, status.Compute(snap, l))
 	}

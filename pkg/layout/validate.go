@@ -55,6 +55,7 @@ func Validate(l *SidekiqLayout) Report {
 	v, versionOK := validateVersion(&r, l.Spec.MastodonVersion, spec.Child("mastodonVersion"))
 	validateRelease(&r, l.Spec.Release, spec.Child("release"))
 	validateRedis(&r, &l.Spec, spec.Child("redis"))
+	validateCredentials(&r, &l.Spec, spec)
 	validatePreset(&r, &l.Spec, v, spec.Child("preset"))
 	validateWorkers(&r, &l.Spec, v, versionOK, spec.Child("workers"))
 	validateDatabase(&r, l.Spec.Database, spec.Child("database"))
@@ -261,6 +262,7 @@ func validateConcurrency(r *problems, w *Worker, path *field.Path) {
 }
 
 func validateScaling(r *problems, w *Worker, v MastodonVersion, versionOK bool, wp *field.Path) {
+	validateBounds(r, w, wp)
 	if w.Replicas != nil && w.Autoscale != nil {
 		r.errorf(wp.Child("replicas"), *w.Replicas, "a worker has fixed replicas or autoscale, not both: remove one")
 	}

@@ -65,7 +65,13 @@ func (m *Manifests) envRefs(w *Worker) []Ref {
 			index = m.secrets
 		}
 		_, found := index[objectKey{w.Namespace, name}]
-		refs = append(refs, Ref{Kind: kind, Name: name, Field: path, Optional: optional, Found: found})
+		ref := Ref{Kind: kind, Name: name, Field: path, Optional: optional, Found: found}
+		for k := range index {
+			if ns := k.namespace; !found && k.name == name && (ref.Elsewhere == nil || ns < *ref.Elsewhere) {
+				ref.Elsewhere = &ns
+			}
+		}
+		refs = append(refs, ref)
 	}
 	base := w.ContainerPath()
 	for i, e := range elements(w.ContainerNode, "envFrom") {

@@ -1,6 +1,7 @@
 package postrender
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -215,12 +216,17 @@ func inferRedisHost(red *layout.Redis, w *Worker, prefix string, f *findings) {
 	switch {
 	case !ok || host.Value == "" && host.Literal:
 		f.addLayout(layout.Error, redisPath.Child("host"), w.Ref(),
-			"cannot infer Sidekiq's Redis: the Sidekiq container's environment (its env and ConfigMaps) sets neither %s nor %s: set spec.redis.host",
-			layout.EnvSidekiqRedisHost, layout.EnvRedisHost)
+			"cannot infer Sidekiq's Redis: the Sidekiq container's environment (its env and ConfigMaps) sets neither %s nor %s%s: set spec.redis.host",
+			layout.EnvSidekiqRedisHost, layout.EnvRedisHost, missingRefs(w))
 		return
 	case !host.Literal:
 		f.addLayout(layout.Error, redisPath.Child("host"), w.Ref(),
 			"%sHOST comes from %s, which the post-renderer cannot read: set spec.redis.host", prefix, host.From)
+		return
+	}
+	if layout.HasUserInfo(host.Value) {
+		f.addLayout(layout.Error, redisPath.Child("host"), w.Ref(),
+			"%sHOST in %s holds user information (user:password@), which would be copied into every ScaledObject: set the chart's redis.hostname to the bare host (Sidekiq reads the password from %sPASSWORD), or set spec.redis.host", prefix, host.From, prefix)
 		return
 	}
 	red.Host = host.Value
@@ -238,6 +244,11 @@ func inferRedisHost(red *layout.Redis, w *Worker, prefix string, f *findings) {
 		}
 	}
 	if user, ok := env[prefix+"USER"]; ok && user.Literal && red.Username == "" {
+		if strings.ContainsAny(user.Value, ":@/") {
+			f.addLayout(layout.Error, redisPath.Child("username"), w.Ref(),
+				"%sUSER in %s is not a bare Redis user name (it holds ':', '@' or '/'): it would be copied into every ScaledObject; set spec.redis.username", prefix, user.From)
+			return
+		}
 		red.Username = user.Value
 	}
 }
@@ -255,4 +266,30 @@ func inferRedisAuth(red *layout.Redis, w *Worker, prefix string, f *findings) {
 	default:
 		red.Auth = &layout.RedisAuth{SecretName: pw.Secret.Name, PasswordKey: pw.Secret.Key}
 	}
+}
+
+// missingRefs names the ConfigMaps the container reads that the manifests do not hold in its
+// namespace, and where one of that name is instead, for the message of a variable not found.
+func missingRefs(w *Worker) string {
+	var out []string
+	for _, r := range w.Refs {
+		switch {
+		case r.Found || r.Kind != "ConfigMap":
+		case r.Elsewhere != nil:
+			out = append(out, fmt.Sprintf("ConfigMap %s (%s) is in namespace %s, not in the Deployment's namespace %s, so the pod cannot read it", r.Name, r.Field, nsName(*r.Elsewhere), nsName(w.Namespace)))
+		default:
+			out = append(out, fmt.Sprintf("ConfigMap %s (%s) is not in the manifests", r.Name, r.Field))
+		}
+	}
+	if len(out) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(out, "; ") + ")"
+}
+
+func nsName(ns string) string {
+	if ns == "" {
+		return `"" (the release's)`
+	}
+	return ns
 }

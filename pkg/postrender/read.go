@@ -87,6 +87,9 @@ type Ref struct {
 	Optional bool
 	// Found tells whether the manifests hold the object (in the Deployment's namespace).
 	Found bool
+	// Elsewhere is the namespace of an object of that kind and name in another namespace when
+	// the Deployment's has none, else nil.
+	Elsewhere *string
 }
 
 type objectKey struct{ namespace, name string }
