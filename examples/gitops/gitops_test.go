@@ -32,10 +32,9 @@ var examples = []example{
 // TestChartValuesGitOps writes both halves with chart-values for Argo CD and for Flux (the
 // goldens out/<chart>/, which the README's commands write) and renders them: the official
 // chart with the workers' values, charts/mastoscale with its values, and for Flux the
-// HelmRelease's patch applied with krusty. The objects must be post-render's, Deployment by
+// HelmRelease's patch applied with krusty, with helm 3 and helm 4. The objects must be post-render's, Deployment by
 // Deployment, except for what the official chart has no value for (see differences).
 func TestChartValuesGitOps(t *testing.T) {
-	helm := testutil.Tool(t, "MASTOSCALE_HELM3")
 	for _, ex := range examples {
 		t.Run(ex.chart, func(t *testing.T) {
 			files := map[string][]byte{}
@@ -47,31 +46,42 @@ func TestChartValuesGitOps(t *testing.T) {
 			for name, data := range files {
 				testutil.Golden(t, filepath.Join("out", ex.chart, name), data)
 			}
-			var workers map[string]any
-			require.NoError(t, yaml.Unmarshal(files["mastodon-values.yaml"], &workers))
-			official := testutil.HelmTemplate(t, "MASTOSCALE_HELM3", ex.chart, ex.release, ex.namespace, workers)
-			autoscaling := helmMastoscale(t, helm, ex, files["mastoscale-values.yaml"])
-
-			plain := testutil.HelmTemplate(t, "MASTOSCALE_HELM3", ex.chart, ex.release, ex.namespace, nil)
-			want := postRender(t, plain, "-f", ex.layout)
-			scaled := scaledDeployments(t, files["argocd-application.yaml"])
-			require.Len(t, scaled, 4)
-
-			t.Run("argocd", func(t *testing.T) {
-				// Argo CD applies the chart's replicas once and then ignores them (ignoreDifferences).
-				got := append(append([]byte{}, official...), autoscaling...)
-				compare(t, want, got, append(differences, "spec.replicas of the scaled Deployments: ignored by Argo CD, not removed"), scaled)
-			})
-			t.Run("flux", func(t *testing.T) {
-				got := append(fluxPostRender(t, official, files["flux-helmrelease.yaml"]), autoscaling...)
-				compare(t, want, got, differences, nil)
-				// Without the patch the chart's replicas stay: the comparison sees them.
-				unpatched := append(append([]byte{}, official...), autoscaling...)
-				report := drift.CompareObjects(normalize(t, want, nil), normalize(t, unpatched, nil))
-				require.Len(t, report.Changed, len(scaled), "without the patch exactly the scaled Deployments differ")
-			})
+			for _, env := range []string{"MASTOSCALE_HELM3", "MASTOSCALE_HELM4"} {
+				t.Run(strings.ToLower(strings.TrimPrefix(env, "MASTOSCALE_")), func(t *testing.T) {
+					checkEquivalence(t, env, ex, files)
+				})
+			}
 		})
 	}
+}
+
+// checkEquivalence renders both halves with the helm env names and compares them, for Argo
+// CD and for Flux, with post-render's output of the same layout.
+func checkEquivalence(t *testing.T, env string, ex example, files map[string][]byte) {
+	helm := testutil.Tool(t, env)
+	var workers map[string]any
+	require.NoError(t, yaml.Unmarshal(files["mastodon-values.yaml"], &workers))
+	official := testutil.HelmTemplate(t, env, ex.chart, ex.release, ex.namespace, workers)
+	autoscaling := helmMastoscale(t, helm, ex, files["mastoscale-values.yaml"])
+
+	plain := testutil.HelmTemplate(t, env, ex.chart, ex.release, ex.namespace, nil)
+	want := postRender(t, plain, "-f", ex.layout)
+	scaled := scaledDeployments(t, files["argocd-application.yaml"])
+	require.Len(t, scaled, 4)
+
+	t.Run("argocd", func(t *testing.T) {
+		// Argo CD applies the chart's replicas once and then ignores them (ignoreDifferences).
+		got := append(append([]byte{}, official...), autoscaling...)
+		compare(t, want, got, append(differences, "spec.replicas of the scaled Deployments: ignored by Argo CD, not removed"), scaled)
+	})
+	t.Run("flux", func(t *testing.T) {
+		got := append(fluxPostRender(t, official, files["flux-helmrelease.yaml"]), autoscaling...)
+		compare(t, want, got, differences, nil)
+		// Without the patch the chart's replicas stay: the comparison sees them.
+		unpatched := append(append([]byte{}, official...), autoscaling...)
+		report := drift.CompareObjects(normalize(t, want, nil), normalize(t, unpatched, nil))
+		require.Len(t, report.Changed, len(scaled), "without the patch exactly the scaled Deployments differ")
+	})
 }
 
 // differences are what the official chart has no value for, which post-render sets on the
