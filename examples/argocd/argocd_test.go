@@ -26,7 +26,9 @@ var buildOptions = []string{"--enable-helm", "--enable-alpha-plugins", "--enable
 // the chart's documents other than its Sidekiq Deployment as the chart wrote them, the split
 // workers cloned from that Deployment, and a ScaledObject for each autoscaled worker. The KEDA
 // objects and PDBs are the golden rendered/<chart>.yaml; the chart's own output is AGPL test
-// input and never committed.
+// input and never committed. The attach variant gives the chart the split workers in its own
+// values (examples/gitops' mastodon-values.yaml) and the function `spec: {}`: it must be what
+// plain `post-render` makes of that build, with the same KEDA objects as the split.
 func TestArgoCD(t *testing.T) {
 	kustomize := testutil.Tool(t, "MASTOSCALE_KUSTOMIZE")
 	helm := testutil.Tool(t, "MASTOSCALE_HELM3")
@@ -37,40 +39,63 @@ func TestArgoCD(t *testing.T) {
 		{testutil.HelmChartsChart, "values-helm-charts.yaml"},
 		{testutil.LegacyChart, "values-chart.yaml"},
 	} {
-		t.Run(tc.chart, func(t *testing.T) {
-			dir := example(t, tc.chart, tc.values)
-			env := append(testutil.HelmHome(t), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
-			args := append(append([]string{"build"}, opts...), "--helm-command", helm, dir)
-			got := run(t, env, kustomize, args...)
+		for _, attach := range []bool{false, true} {
+			name, golden, postRenderArgs := tc.chart, tc.chart+".yaml", []string{"--preset", "split"}
+			if attach {
+				// The same golden: attaching to the chart's split gives the function's objects.
+				name, postRenderArgs = tc.chart+"/attach", nil
+			}
+			t.Run(name, func(t *testing.T) {
+				dir := example(t, tc.chart, tc.values, attach)
+				env := append(testutil.HelmHome(t), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+				args := append(append([]string{"build"}, opts...), "--helm-command", helm, dir)
+				got := run(t, env, kustomize, args...)
+				withoutTransformer(t, dir)
+				plain := run(t, env, kustomize, args...)
+				testutil.AssertSameObjects(t, postRender(t, plain, postRenderArgs...), got)
 
-			// The same build without the transformer, post-rendered.
-			kust := filepath.Join(dir, "kustomization.yaml")
-			data, err := os.ReadFile(kust)
-			require.NoError(t, err)
-			require.Contains(t, string(data), "transformers:\n  - sidekiq-layout.yaml\n")
-			require.NoError(t, os.WriteFile(kust, bytes.Replace(data, []byte("transformers:\n  - sidekiq-layout.yaml\n"), nil, 1), 0o644))
-			plain := run(t, env, kustomize, args...)
-			testutil.AssertSameObjects(t, postRender(t, plain, "--preset", "split"), got)
-
-			gotDocs, plainDocs := testutil.Documents(t, got), testutil.Documents(t, plain)
-			testutil.AssertSameObjects(t, testutil.Join(notSidekiq(plainDocs)), testutil.Join(notSidekiq(gotDocs)))
-			require.ElementsMatch(t, []string{"default", "ingress", "mailers", "push-pull"}, scaledWorkers(t, gotDocs))
-			testutil.Golden(t, filepath.Join("rendered", tc.chart+".yaml"), testutil.Join(testutil.Generated(gotDocs)))
-		})
+				gotDocs, plainDocs := testutil.Documents(t, got), testutil.Documents(t, plain)
+				testutil.AssertSameObjects(t, testutil.Join(notSidekiq(plainDocs)), testutil.Join(notSidekiq(gotDocs)))
+				require.ElementsMatch(t, []string{"default", "ingress", "mailers", "push-pull"}, scaledWorkers(t, gotDocs))
+				testutil.Golden(t, filepath.Join("rendered", golden), testutil.Join(testutil.Generated(gotDocs)))
+			})
+		}
 	}
 }
 
+// withoutTransformer drops the function from the example's kustomization.
+func withoutTransformer(t *testing.T, dir string) {
+	const transformers = "transformers:\n  - sidekiq-layout.yaml\n"
+	kust := filepath.Join(dir, "kustomization.yaml")
+	data, err := os.ReadFile(kust)
+	require.NoError(t, err)
+	require.Contains(t, string(data), transformers)
+	require.NoError(t, os.WriteFile(kust, bytes.Replace(data, []byte(transformers), nil, 1), 0o644))
+}
+
 // example copies this directory into a scratch one with the official chart as charts/mastodon
-// and the chart's values file.
-func example(t *testing.T, chart, values string) string {
+// and the chart's values file. With attach, the chart also gets examples/gitops' workers for
+// it and the function `spec: {}`.
+func example(t *testing.T, chart, values string, attach bool) string {
 	dir := t.TempDir()
 	for _, f := range []string{"kustomization.yaml", "sidekiq-layout.yaml", values} {
 		data, err := os.ReadFile(f)
 		require.NoError(t, err)
-		if f == "kustomization.yaml" {
+		switch {
+		case f == "kustomization.yaml" && attach:
+			data = bytes.Replace(data, []byte("valuesFile: values-helm-charts.yaml"), []byte("valuesFile: "+values+"\n    additionalValuesFiles: [mastodon-values.yaml]"), 1)
+		case f == "kustomization.yaml":
 			data = bytes.Replace(data, []byte("valuesFile: values-helm-charts.yaml"), []byte("valuesFile: "+values), 1)
+		case f == "sidekiq-layout.yaml" && attach:
+			require.Contains(t, string(data), "spec:\n  preset: split\n")
+			data = bytes.Replace(data, []byte("spec:\n  preset: split\n"), []byte("spec: {}\n"), 1)
 		}
 		require.NoError(t, os.WriteFile(filepath.Join(dir, f), data, 0o644))
+	}
+	if attach {
+		workers, err := os.ReadFile(filepath.Join("..", "gitops", "out", chart, "mastodon-values.yaml"))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "mastodon-values.yaml"), workers, 0o644))
 	}
 	require.NoError(t, os.CopyFS(filepath.Join(dir, "charts", "mastodon"), os.DirFS(testutil.OfficialChart(t, chart))))
 	return dir
