@@ -165,6 +165,9 @@ func Run(name string, l *layout.SidekiqLayout, trace *Trace, opts Options) (*Res
 	if len(l.Spec.Workers) == 0 {
 		return nil, fmt.Errorf("%s: the layout has no workers", name)
 	}
+	if err := checkBounds(name, l, trace, opts); err != nil {
+		return nil, err
+	}
 	rng := rand.New(rand.NewPCG(opts.Seed, 0x7369646b))
 	startup := opts.startup()
 	queues := map[string]*queue{}
@@ -244,7 +247,7 @@ func Run(name string, l *layout.SidekiqLayout, trace *Trace, opts Options) (*Res
 		if _, consumed := oracleOwner[n]; !consumed {
 			var jobs int64
 			for _, e := range trace.Queues[n].Enqueued {
-				jobs += int64(e)
+				jobs += e
 			}
 			res.Unconsumed = append(res.Unconsumed, QueueJobs{Queue: n, Jobs: jobs})
 		}
