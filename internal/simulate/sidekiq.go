@@ -107,21 +107,29 @@ type pod struct {
 	ready    bool
 	stopping bool
 	doneAt   float64 // a stopping pod exits when its last running job ends
+	// threads are the pod's Sidekiq threads once it is ready; kept when the pod is reused.
+	threads []thread
 }
 
-// thread is one Sidekiq thread of a ready pod: free from `free` on, running job cur (taken
-// from curQ at start) until then.
+// thread is one Sidekiq thread of a ready pod, running job cur (taken from curQ at start)
+// until the free time of its slot.
 type thread struct {
-	free  float64
 	pod   *pod
 	cur   job
 	curQ  *queue
 	start float64
 }
 
+// slot is a thread in the heap: the time it becomes free, and the thread.
+type slot struct {
+	free float64
+	th   *thread
+}
+
 // threadHeap orders the threads of a worker's ready pods by the time they become free, so
-// the earliest free thread takes the next job, as BRPOP hands jobs to the longest waiter.
-type threadHeap []thread
+// the earliest free thread takes the next job, as BRPOP hands jobs to the longest waiter. Its
+// slots are 16 bytes: the heap moves keys, not threads.
+type threadHeap []slot
 
 func (h threadHeap) down(i int) {
 	n := len(h)

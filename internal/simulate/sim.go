@@ -2,7 +2,6 @@ package simulate
 
 import (
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"time"
 
@@ -118,6 +117,11 @@ type workerState struct {
 	fetch   fetcher
 	pods    []*pod
 	threads threadHeap
+	// spare are pods that have exited, reused (with their threads) by the next scale-up so
+	// that the per-second loop does not allocate.
+	spare []*pod
+	// metrics is the HPA's metric buffer, reused at every sync.
+	metrics []Metric
 	so      *scaledObject
 	conc    int32
 	timeout int32
@@ -164,6 +168,9 @@ type scaledObject struct {
 func Run(name string, l *layout.SidekiqLayout, trace *Trace, opts Options) (*Result, error) {
 	if len(l.Spec.Workers) == 0 {
 		return nil, fmt.Errorf("%s: the layout has no workers", name)
+	}
+	if err := checkBounds(name, l, trace, opts); err != nil {
+		return nil, err
 	}
 	rng := rand.New(rand.NewPCG(opts.Seed, 0x7369646b))
 	startup := opts.startup()
@@ -225,7 +232,7 @@ func Run(name string, l *layout.SidekiqLayout, trace *Trace, opts Options) (*Res
 			initial = *a.MinReplicas
 		}
 		for range initial {
-			st.pods = append(st.pods, &pod{readyAt: 0})
+			st.pods = append(st.pods, st.newPod(0, 0))
 		}
 		states[i] = st
 	}
@@ -244,7 +251,7 @@ func Run(name string, l *layout.SidekiqLayout, trace *Trace, opts Options) (*Res
 		if _, consumed := oracleOwner[n]; !consumed {
 			var jobs int64
 			for _, e := range trace.Queues[n].Enqueued {
-				jobs += int64(e)
+				jobs += e
 			}
 			res.Unconsumed = append(res.Unconsumed, QueueJobs{Queue: n, Jobs: jobs})
 		}
@@ -324,166 +331,6 @@ func (o Options) goal(w *layout.Worker) time.Duration {
 	return DefaultLatencyGoal
 }
 
-// becomeReady adds the threads of pods whose start-up ends at t.
-func (st *workerState) becomeReady(t int) {
-	changed := false
-	for _, p := range st.pods {
-		if !p.ready && !p.stopping && p.readyAt <= t {
-			p.ready = true
-			for range st.conc {
-				st.threads = append(st.threads, thread{free: float64(t), pod: p})
-			}
-			changed = true
-		}
-	}
-	if changed {
-		st.threads.init()
-	}
-}
-
-// live is the Deployment's replica count: pods not stopping.
-func (st *workerState) live() int32 {
-	var n int32
-	for _, p := range st.pods {
-		if !p.stopping {
-			n++
-		}
-	}
-	return n
-}
-
-// autoscale runs KEDA's polling loop and the HPA's sync when their periods come round.
-func (st *workerState) autoscale(t int, down bool, startup int) {
-	so := st.so
-	current := st.live()
-	if t%so.polling == 0 && !down {
-		active := false
-		for _, q := range st.fetch.queues {
-			if int64(q.len()) > so.activation {
-				active = true
-			}
-		}
-		switch {
-		case active:
-			so.lastActive = t
-			if current == 0 {
-				current = max(so.min, 1)
-				st.scaleTo(t, current, startup)
-			}
-		case current > 0 && so.min == 0 && t-so.lastActive >= so.cooldown:
-			current = 0
-			st.scaleTo(t, 0, startup)
-		}
-	}
-	if t%HPASyncPeriod != 0 {
-		return
-	}
-	metrics := make([]Metric, len(st.fetch.queues))
-	ok := true
-	if down {
-		so.failures++
-		ok = false
-		if so.fallback != nil && so.failures > *so.fallback.FailureThreshold {
-			// KEDA answers a failing AverageValue metric with fallback.replicas x target.
-			for i := range metrics {
-				metrics[i] = Metric{Value: float64(*so.fallback.Replicas) * so.listLength[i], Target: so.listLength[i]}
-			}
-			ok = true
-		}
-	} else {
-		so.failures = 0
-		for i, q := range st.fetch.queues {
-			metrics[i] = Metric{Value: float64(q.len()), Target: so.listLength[i]}
-		}
-		if so.latencyGoal > 0 {
-			// The exporters read Redis too, so the latency metric is only there while Redis is;
-			// KEDA's fallback covers AverageValue metrics only.
-			metrics = append(metrics, Metric{Value: st.oldestWait(t), Target: so.latencyGoal, Absolute: true})
-		}
-	}
-	if desired := so.hpa.Reconcile(t, current, metrics, ok); desired != current {
-		st.scaleTo(t, desired, startup)
-	}
-}
-
-// oldestWait is the age in seconds of the oldest job waiting in any of the worker's queues:
-// max over the queues, as the latency trigger's query takes it.
-func (st *workerState) oldestWait(t int) float64 {
-	var wait float64
-	for _, q := range st.fetch.queues {
-		if q.len() > 0 {
-			wait = max(wait, float64(int32(t)-q.oldest()))
-		}
-	}
-	return wait
-}
-
-// scaleTo sets the Deployment's replicas: new pods start, and scale-in removes pods that are
-// not ready first, then the newest; a removed ready pod stops fetching and exits when its
-// running jobs end (Sidekiq's TERM, within -t).
-func (st *workerState) scaleTo(t int, n int32, startup int) {
-	live := st.live()
-	for ; live < n; live++ {
-		st.pods = append(st.pods, &pod{created: t, readyAt: t + startup})
-	}
-	if live <= n {
-		return
-	}
-	removed := false
-	for pass := 0; pass < 2 && live > n; pass++ {
-		for i := len(st.pods) - 1; i >= 0 && live > n; i-- {
-			p := st.pods[i]
-			if p.stopping || p.ready != (pass == 1) {
-				continue
-			}
-			p.stopping = true
-			p.doneAt = float64(t)
-			live--
-			removed = removed || p.ready
-		}
-	}
-	if !removed {
-		st.dropStopped(float64(t))
-		return
-	}
-	// Sidekiq on TERM stops fetching and waits -t seconds for running jobs; those still running
-	// then go back to their queue and run again elsewhere.
-	deadline := float64(t) + float64(st.timeout)
-	kept := st.threads[:0]
-	for _, th := range st.threads {
-		if th.pod.stopping {
-			if th.free > deadline && th.curQ != nil {
-				st.requeues = append(st.requeues, requeue{at: t + int(st.timeout), q: th.curQ, j: th.cur})
-				if wait := th.start - float64(th.cur.enq); wait > st.res.Goal {
-					st.res.OverGoal--
-				}
-				st.res.hist.remove(th.start - float64(th.cur.enq))
-				st.res.Requeued++
-				th.pod.doneAt = max(th.pod.doneAt, deadline)
-				continue
-			}
-			th.pod.doneAt = max(th.pod.doneAt, th.free)
-			continue
-		}
-		kept = append(kept, th)
-	}
-	st.threads = kept
-	st.threads.init()
-	st.dropStopped(float64(t))
-}
-
-// dropStopped removes stopping pods whose last job has ended by now.
-func (st *workerState) dropStopped(now float64) {
-	kept := st.pods[:0]
-	for _, p := range st.pods {
-		if p.stopping && p.doneAt <= now {
-			continue
-		}
-		kept = append(kept, p)
-	}
-	st.pods = kept
-}
-
 // serve lets the ready threads fetch jobs during [t, t+1): the earliest free thread takes
 // the next job from the queue the fetch order picks.
 func (st *workerState) serve(t int, rng *rand.Rand) {
@@ -504,7 +351,8 @@ func (st *workerState) serve(t int, rng *rand.Rand) {
 		q := st.fetch.queues[qi]
 		j := q.pop()
 		st.res.Started[qi]++
-		h[0].cur, h[0].curQ, h[0].start = j, q, f
+		th := h[0].th
+		th.cur, th.curQ, th.start = j, q, f
 		wait := f - float64(j.enq)
 		st.res.hist.add(wait)
 		if wait > st.res.Goal {
@@ -543,77 +391,4 @@ func (st *workerState) account(t int) int64 {
 	conn := int64(pods) * int64(st.conc)
 	r.PeakConnections = max(r.PeakConnections, conn)
 	return conn
-}
-
-func (r *WorkerResult) finish() {
-	r.Jobs = r.hist.n
-	r.P50, r.P95, r.P99, r.Max = r.hist.quantile(0.50), r.hist.quantile(0.95), r.hist.quantile(0.99), r.hist.max
-}
-
-// waitHist is a histogram of waits: 0.1 s buckets up to 10 minutes, 1 s buckets beyond.
-type waitHist struct {
-	fine   [6000]int64
-	coarse []int64
-	n      int64
-	max    float64
-}
-
-func (h *waitHist) add(w float64) {
-	w = max(w, 0)
-	h.n++
-	h.max = max(h.max, w)
-	if i := int(w * 10); i < len(h.fine) {
-		h.fine[i]++
-		return
-	}
-	i := int(w) - 600
-	for len(h.coarse) <= i {
-		h.coarse = append(h.coarse, 0)
-	}
-	h.coarse[i]++
-}
-
-// remove takes back a wait added before (a job that was requeued and will start again).
-func (h *waitHist) remove(w float64) {
-	w = max(w, 0)
-	h.n--
-	if i := int(w * 10); i < len(h.fine) {
-		h.fine[i]--
-		return
-	}
-	h.coarse[int(w)-600]--
-}
-
-func (h *waitHist) merge(o *waitHist) {
-	for i, c := range o.fine {
-		h.fine[i] += c
-	}
-	for len(h.coarse) < len(o.coarse) {
-		h.coarse = append(h.coarse, 0)
-	}
-	for i, c := range o.coarse {
-		h.coarse[i] += c
-	}
-	h.n += o.n
-	h.max = max(h.max, o.max)
-}
-
-// quantile returns the lower edge of the bucket holding the q-th wait.
-func (h *waitHist) quantile(q float64) float64 {
-	if h.n == 0 {
-		return 0
-	}
-	rank := int64(math.Ceil(q * float64(h.n)))
-	var seen int64
-	for i, c := range h.fine {
-		if seen += c; seen >= rank {
-			return float64(i) / 10
-		}
-	}
-	for i, c := range h.coarse {
-		if seen += c; seen >= rank {
-			return float64(600 + i)
-		}
-	}
-	return h.max
 }

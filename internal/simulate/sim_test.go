@@ -15,10 +15,10 @@ import (
 )
 
 // constant is a trace of n jobs a second on each queue for the given seconds.
-func constant(seconds int, perQueue map[string]int32) *simulate.Trace {
+func constant(seconds int, perQueue map[string]int64) *simulate.Trace {
 	tr := &simulate.Trace{Name: "constant", Seconds: seconds, Queues: map[string]*simulate.QueueTrace{}}
 	for q, n := range perQueue {
-		e := make([]int32, seconds)
+		e := make([]int64, seconds)
 		for i := range e {
 			e[i] = n
 		}
@@ -62,7 +62,7 @@ func TestSteadyLoadUnderCapacityStaysBounded(t *testing.T) {
 	// One pod of 25 threads at 0.5 s a job serves 50 jobs/s; 40 arrive each second.
 	l := fixed(t, 1, `[{name: default}]`)
 	l.Spec.Workers[1].Queues = l.Spec.Workers[1].Queues[:5] // rest without default
-	r, err := simulate.Run("steady", l, constant(3600, map[string]int32{"default": 40}), simulate.Options{})
+	r, err := simulate.Run("steady", l, constant(3600, map[string]int64{"default": 40}), simulate.Options{})
 	require.NoError(t, err)
 	w := r.Workers[0]
 	assert.Equal(t, int64(40*3600), w.Jobs)
@@ -81,7 +81,7 @@ func TestOverCapacityBacklogGrowsByArrivalMinusService(t *testing.T) {
 	l := fixed(t, 1, `[{name: default}]`)
 	l.Spec.Workers[1].Queues = l.Spec.Workers[1].Queues[:5]
 	const seconds = 1200
-	r, err := simulate.Run("over", l, constant(seconds, map[string]int32{"default": 60}), simulate.Options{})
+	r, err := simulate.Run("over", l, constant(seconds, map[string]int64{"default": 60}), simulate.Options{})
 	require.NoError(t, err)
 	w := r.Workers[0]
 	assert.Equal(t, int64(10*seconds), w.Left, "arrival - service = 10 jobs/s for %d s", seconds)
@@ -96,7 +96,7 @@ func TestStrictOrderStarvesLaterQueues(t *testing.T) {
 	// Unweighted queues are fetched strictly in order: pull is never served while push has a
 	// backlog, so its first job waits to the end.
 	strict := fixed(t, 1, `[{name: push}, {name: pull}]`)
-	r, err := simulate.Run("strict", strict, constant(600, map[string]int32{"push": 100, "pull": 100}), simulate.Options{Service: map[string]float64{"pull": 0.5}})
+	r, err := simulate.Run("strict", strict, constant(600, map[string]int64{"push": 100, "pull": 100}), simulate.Options{Service: map[string]float64{"pull": 0.5}})
 	require.NoError(t, err)
 	assert.Equal(t, int64(0), r.Workers[0].Started[1])
 	assert.InDelta(t, 600.0, r.Workers[0].Max, 1.0)
@@ -114,7 +114,7 @@ func TestWeightedShare(t *testing.T) {
 		{`[{name: push, weight: 6}, {name: pull}]`, 6.0 / 7},
 	} {
 		l := fixed(t, 1, c.queues)
-		r, err := simulate.Run("share", l, constant(400, map[string]int32{"push": 100, "pull": 100}), simulate.Options{Seed: 3, Service: map[string]float64{"pull": 0.5}})
+		r, err := simulate.Run("share", l, constant(400, map[string]int64{"push": 100, "pull": 100}), simulate.Options{Seed: 3, Service: map[string]float64{"pull": 0.5}})
 		require.NoError(t, err)
 		s := r.Workers[0].Started
 		assert.InDelta(t, float64(50*400), float64(s[0]+s[1]), 50, "one pod: 50 jobs/s")
@@ -163,7 +163,7 @@ func TestOracleIsALowerBound(t *testing.T) {
 		}
 	}
 	// Exactly one pod's worth of work each second needs exactly one pod each second.
-	exact := constant(600, map[string]int32{"default": 50})
+	exact := constant(600, map[string]int64{"default": 50})
 	o := simulate.Oracle(exact, []string{"default"}, []float64{0.5}, 25, 30)
 	assert.InDelta(t, float64(600-30)/60, o.PodMinutes, 1e-9, "work due after the end is not charged")
 	assert.Equal(t, int32(1), o.PeakPods)
@@ -238,7 +238,7 @@ func TestParseCSV(t *testing.T) {
 	tr, err := simulate.ParseCSV("t.csv", strings.NewReader("time,queue,enqueued,service_seconds\n0,default,3,0.2\n0,default,1,0.6\n2,push,5\n1,@redis-down,1\n"))
 	require.NoError(t, err)
 	assert.Equal(t, 3, tr.Seconds)
-	assert.Equal(t, []int32{4, 0, 0}, tr.Queues["default"].Enqueued)
+	assert.Equal(t, []int64{4, 0, 0}, tr.Queues["default"].Enqueued)
 	assert.InDelta(t, 0.3, tr.Queues["default"].Service[0], 1e-6, "weighted by jobs: (3x0.2 + 1x0.6) / 4")
 	assert.Equal(t, []bool{false, true, false}, tr.Outage)
 
@@ -246,7 +246,7 @@ func TestParseCSV(t *testing.T) {
 		"0,default":        "t.csv:1: want time,queue,enqueued[,service_seconds], got 2 fields",
 		"-1,default,3":     "t.csv:1: time \"-1\" must be whole seconds",
 		"0,default,many":   "t.csv:1: enqueued \"many\" must be a count",
-		"0,default,1,-0.5": "t.csv:1: service_seconds \"-0.5\" must be a positive number",
+		"0,default,1,-0.5": "t.csv:1: service_seconds \"-0.5\" must be a number of seconds from 0.001",
 		"":                 "t.csv: the trace has no rows",
 	} {
 		_, err := simulate.ParseCSV("t.csv", strings.NewReader(in))
@@ -389,7 +389,7 @@ spec:
 `
 		d := prepared(t, doc)
 		// 60 jobs/s against one pod's 50 jobs/s (25 threads, 0.5 s a job).
-		r, err := simulate.Run("latency", d, constant(1800, map[string]int32{"default": 60}), simulate.Options{})
+		r, err := simulate.Run("latency", d, constant(1800, map[string]int64{"default": 60}), simulate.Options{})
 		require.NoError(t, err)
 		return r.Workers[0]
 	}

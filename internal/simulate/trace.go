@@ -1,20 +1,30 @@
 package simulate
 
 import (
-	"bufio"
 	"fmt"
-	"io"
 	"math"
 	"math/rand/v2"
 	"slices"
-	"strconv"
-	"strings"
 
 	"github.com/mastoscale/mastoscale/pkg/layout"
 )
 
-// MaxTraceSeconds bounds a CSV trace (31 days): the simulation keeps per-second series.
-const MaxTraceSeconds = 31 * 86400
+// Bounds of a trace, checked before anything is allocated for it (ParseCSV, Run).
+const (
+	// MaxTraceSeconds bounds a trace's length (31 days): the simulation keeps per-second series.
+	MaxTraceSeconds = 31 * 86400
+	// MaxTraceCells bounds seconds x queues (31 days of Mastodon's seven queues): each cell is
+	// 12 bytes of counts and service times, so a trace holds at most 240 MB.
+	MaxTraceCells = 7 * MaxTraceSeconds
+	// MaxServiceSeconds bounds a job's mean service time (a day); the oracle keeps one slot per
+	// second of the longest job.
+	MaxServiceSeconds = 86400
+	// MinServiceSeconds is the shortest mean service time (1 ms): a thread serves at most a
+	// thousand jobs a second.
+	MinServiceSeconds = 0.001
+	// MaxTraceJobs bounds the jobs a trace enqueues (a thousand million).
+	MaxTraceJobs = 1_000_000_000
+)
 
 // OutageQueue is the pseudo-queue a CSV trace uses to mark seconds in which Redis cannot be
 // reached: a row `time,@redis-down,1`.
@@ -34,7 +44,7 @@ type Trace struct {
 // QueueTrace is one queue's arrivals.
 type QueueTrace struct {
 	// Enqueued is the number of jobs pushed in each second.
-	Enqueued []int32
+	Enqueued []int64
 	// Service is the mean service time in seconds of the jobs pushed in each second; nil or 0
 	// means the queue's default.
 	Service []float32
@@ -55,7 +65,7 @@ func (t *Trace) Jobs() int64 {
 	var n int64
 	for _, q := range t.Queues {
 		for _, e := range q.Enqueued {
-			n += int64(e)
+			n += e
 		}
 	}
 	return n
@@ -66,7 +76,7 @@ func (t *Trace) down(s int) bool { return t.Outage != nil && s < len(t.Outage) &
 func (t *Trace) queue(name string) *QueueTrace {
 	q := t.Queues[name]
 	if q == nil {
-		q = &QueueTrace{Enqueued: make([]int32, t.Seconds)}
+		q = &QueueTrace{Enqueued: make([]int64, t.Seconds)}
 		t.Queues[name] = q
 	}
 	return q
@@ -163,14 +173,14 @@ func Generate(name string, seconds int, seed uint64) (*Trace, error) {
 
 // poisson draws a Poisson variate: Knuth's method for small means, a normal approximation
 // beyond.
-func poisson(rng *rand.Rand, mean float64) int32 {
+func poisson(rng *rand.Rand, mean float64) int64 {
 	switch {
 	case mean <= 0:
 		return 0
 	case mean > 30:
-		return int32(max(0, math.Round(mean+math.Sqrt(mean)*rng.NormFloat64())))
+		return int64(max(0, math.Round(mean+math.Sqrt(mean)*rng.NormFloat64())))
 	}
-	l, k, p := math.Exp(-mean), int32(0), 1.0
+	l, k, p := math.Exp(-mean), int64(0), 1.0
 	for {
 		p *= rng.Float64()
 		if p <= l {
@@ -180,107 +190,39 @@ func poisson(rng *rand.Rand, mean float64) int32 {
 	}
 }
 
-// ParseCSV reads a trace in the format `mastoscale status --record` writes:
-// `time,queue,enqueued[,service_seconds]`, time in whole seconds since the start. A header line
-// is optional; rows for the same second and queue add up (their service times are averaged,
-// weighted by jobs). Rows of queue OutageQueue mark Redis outages.
-func ParseCSV(name string, r io.Reader) (*Trace, error) {
-	type row struct {
-		t       int
-		queue   string
-		n       int32
-		service float64
+// checkBounds refuses, before a run allocates, a trace or options beyond the documented
+// bounds (a trace built in code rather than by ParseCSV, a --service table, a huge goal).
+func checkBounds(name string, l *layout.SidekiqLayout, t *Trace, opts Options) error {
+	if t.Seconds < 0 || t.Seconds > MaxTraceSeconds {
+		return fmt.Errorf("%s: trace %s: %d seconds is beyond 0 to %d (MaxTraceSeconds)", name, t.Name, t.Seconds, MaxTraceSeconds)
 	}
-	var rows []row
-	maxT := -1
-	sc := bufio.NewScanner(r)
-	line := 0
-	for sc.Scan() {
-		line++
-		text := strings.TrimSpace(sc.Text())
-		if text == "" || strings.HasPrefix(text, "#") || (line == 1 && strings.HasPrefix(text, "time,")) {
-			continue
+	if cells := int64(t.Seconds) * int64(len(t.Queues)); cells > MaxTraceCells {
+		return fmt.Errorf("%s: trace %s: %d seconds x %d queues is more than %d cells (MaxTraceCells)", name, t.Name, t.Seconds, len(t.Queues), MaxTraceCells)
+	}
+	var jobs int64
+	for _, q := range t.QueueNames() {
+		qt := t.Queues[q]
+		if len(qt.Enqueued) != t.Seconds || (qt.Service != nil && len(qt.Service) != t.Seconds) {
+			return fmt.Errorf("%s: trace %s: queue %s does not have one value per second", name, t.Name, q)
 		}
-		f := strings.Split(text, ",")
-		if len(f) != 3 && len(f) != 4 {
-			return nil, fmt.Errorf("%s:%d: want time,queue,enqueued[,service_seconds], got %d fields", name, line, len(f))
-		}
-		t, err := strconv.Atoi(strings.TrimSpace(f[0]))
-		if err != nil || t < 0 || t >= MaxTraceSeconds {
-			return nil, fmt.Errorf("%s:%d: time %q must be whole seconds since the start, 0 to %d", name, line, f[0], MaxTraceSeconds-1)
-		}
-		n, err := strconv.ParseInt(strings.TrimSpace(f[2]), 10, 32)
-		if err != nil || n < 0 {
-			return nil, fmt.Errorf("%s:%d: enqueued %q must be a count of jobs (0 or more)", name, line, f[2])
-		}
-		rw := row{t: t, queue: strings.TrimSpace(f[1]), n: int32(n)}
-		if rw.queue == "" {
-			return nil, fmt.Errorf("%s:%d: the queue name is empty", name, line)
-		}
-		if len(f) == 4 && strings.TrimSpace(f[3]) != "" {
-			rw.service, err = strconv.ParseFloat(strings.TrimSpace(f[3]), 64)
-			if err != nil || rw.service <= 0 || math.IsInf(rw.service, 0) {
-				return nil, fmt.Errorf("%s:%d: service_seconds %q must be a positive number", name, line, f[3])
+		for s, n := range qt.Enqueued {
+			if jobs += n; n < 0 || jobs > MaxTraceJobs {
+				return fmt.Errorf("%s: trace %s: queue %s second %d: the count %d is negative or takes the trace past %d jobs (MaxTraceJobs)", name, t.Name, q, s, n, MaxTraceJobs)
+			}
+			if qt.Service != nil && qt.Service[s] != 0 && !validService(float64(qt.Service[s])) {
+				return fmt.Errorf("%s: trace %s: queue %s second %d: service time %g s is beyond %g to %d (MaxServiceSeconds)", name, t.Name, q, s, qt.Service[s], MinServiceSeconds, MaxServiceSeconds)
 			}
 		}
-		rows = append(rows, rw)
-		maxT = max(maxT, t)
 	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("reading %s: %w", name, err)
-	}
-	if maxT < 0 {
-		return nil, fmt.Errorf("%s: the trace has no rows", name)
-	}
-	tr := &Trace{Name: name, Seconds: maxT + 1, Queues: map[string]*QueueTrace{}}
-	for _, rw := range rows {
-		if rw.queue == OutageQueue {
-			if tr.Outage == nil {
-				tr.Outage = make([]bool, tr.Seconds)
-			}
-			tr.Outage[rw.t] = rw.n > 0
-			continue
-		}
-		q := tr.queue(rw.queue)
-		if rw.service > 0 {
-			if q.Service == nil {
-				q.Service = make([]float32, tr.Seconds)
-			}
-			old := float64(q.Service[rw.t]) * float64(q.Enqueued[rw.t])
-			if total := q.Enqueued[rw.t] + rw.n; total > 0 {
-				q.Service[rw.t] = float32((old + rw.service*float64(rw.n)) / float64(total))
-			}
-		}
-		q.Enqueued[rw.t] += rw.n
-	}
-	return tr, nil
-}
-
-// WriteCSV writes t in the format ParseCSV reads, skipping empty seconds but for a last row
-// that keeps the length.
-func WriteCSV(w io.Writer, t *Trace) error {
-	bw := bufio.NewWriter(w)
-	fmt.Fprintln(bw, "time,queue,enqueued,service_seconds")
-	names := t.QueueNames()
-	for s := range t.Seconds {
-		if t.down(s) {
-			fmt.Fprintf(bw, "%d,%s,1,\n", s, OutageQueue)
-		}
-		for _, n := range names {
-			q := t.Queues[n]
-			if q.Enqueued[s] == 0 {
-				continue
-			}
-			svc := ""
-			if q.Service != nil && q.Service[s] > 0 {
-				svc = strconv.FormatFloat(float64(q.Service[s]), 'g', -1, 32)
-			}
-			fmt.Fprintf(bw, "%d,%s,%d,%s\n", s, n, q.Enqueued[s], svc)
+	for q, s := range opts.Service {
+		if !validService(s) {
+			return fmt.Errorf("%s: service time of queue %s: %g s is beyond %g to %d (MaxServiceSeconds)", name, q, s, MinServiceSeconds, MaxServiceSeconds)
 		}
 	}
-	if len(names) > 0 && t.Seconds > 0 {
-		// An empty row keeps the trace's length when its last seconds are quiet.
-		fmt.Fprintf(bw, "%d,%s,0,\n", t.Seconds-1, names[0])
+	for i := range l.Spec.Workers {
+		if g := opts.goal(&l.Spec.Workers[i]).Seconds(); g > MaxTraceSeconds {
+			return fmt.Errorf("%s: spec.workers[%d].autoscale.latencyTarget: a goal of %g s is beyond the %d s a trace may last (MaxTraceSeconds)", name, i, g, MaxTraceSeconds)
+		}
 	}
-	return bw.Flush()
+	return nil
 }

@@ -161,12 +161,12 @@ func (f *Fixture) trace(lead int) *simulate.Trace {
 	for _, a := range f.Trace {
 		q := tr.Queues[a.Queue]
 		if q == nil {
-			q = &simulate.QueueTrace{Enqueued: make([]int32, n), Service: make([]float32, n)}
+			q = &simulate.QueueTrace{Enqueued: make([]int64, n), Service: make([]float32, n)}
 			tr.Queues[a.Queue] = q
 		}
 		t := lead + a.T
 		old := float64(q.Service[t]) * float64(q.Enqueued[t])
-		q.Enqueued[t] += a.Jobs
+		q.Enqueued[t] += int64(a.Jobs)
 		if q.Enqueued[t] > 0 {
 			q.Service[t] = float32((old + a.Service*float64(a.Jobs)) / float64(q.Enqueued[t]))
 		}
