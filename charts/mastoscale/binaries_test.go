@@ -126,8 +126,9 @@ func umbrellaChart(t *testing.T, layouts []generated) string {
 	dir := t.TempDir()
 	sub := filepath.Join(dir, "charts", "mastoscale")
 	require.NoError(t, os.MkdirAll(filepath.Join(sub, "templates"), 0o755))
-	for _, f := range []string{"Chart.yaml", "values.yaml", "values.schema.json", "templates/_helpers.tpl",
-		"templates/NOTES.txt", "templates/scaledobjects.yaml", "templates/triggerauthentication.yaml"} {
+	templates, err := filepath.Glob(filepath.Join("templates", "*"))
+	require.NoError(t, err)
+	for _, f := range append([]string{"Chart.yaml", "values.yaml", "values.schema.json"}, templates...) {
 		data, err := os.ReadFile(f)
 		require.NoError(t, err)
 		writeFile(t, sub, f, data)

@@ -95,7 +95,7 @@ func TestRenderCheckAndWrite(t *testing.T) {
 
 	code, out, _ := run("render", "-f", seed, "--check", committed)
 	assert.Equal(t, 0, code)
-	assert.Contains(t, out, "is up to date (5 objects)")
+	assert.Contains(t, out, "is up to date (10 objects)")
 
 	// JSON (a v1 List) checks against itself and against YAML: both are read as objects.
 	committedJSON := filepath.Join(t.TempDir(), "sidekiq.json")

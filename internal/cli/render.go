@@ -21,9 +21,11 @@ func newRenderCommand(s Streams) *cobra.Command {
 	f := &renderFlags{}
 	cmd := &cobra.Command{
 		Use:   "render [-f layout.yaml | --preset NAME] [-o yaml|json] [--check FILE | --write FILE]",
-		Short: "Render the ScaledObjects and the TriggerAuthentication of a layout",
+		Short: "Render the ScaledObjects, the TriggerAuthentication and the PodDisruptionBudgets of a layout",
 		Long: `render prints the KEDA objects of a layout: a ScaledObject per autoscaled worker and the
-TriggerAuthentication for Redis. Without flags it renders the built-in "split" preset.
+TriggerAuthentication for Redis; then a PodDisruptionBudget per worker (maxUnavailable 1 unless
+its disruption block says otherwise), since neither official chart has one. Without flags it
+renders the built-in "split" preset.
 
 It renders no Deployments: a Sidekiq pod needs everything the official chart gives it
 (secrets, volumes, service account). Let the official chart run the layout's workers (its
@@ -58,7 +60,7 @@ func runRender(s Streams, f *renderFlags) error {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	if len(set.ScaledObjects) == 0 {
-		fmt.Fprintf(s.ErrOut, "mastoscale: %s autoscales no worker, so there is nothing to render: give a worker an autoscale block\n", name)
+		fmt.Fprintf(s.ErrOut, "mastoscale: %s autoscales no worker, so only the workers' PodDisruptionBudgets are rendered: give a worker an autoscale block\n", name)
 	}
 	encode := render.YAML
 	if f.output == "json" {

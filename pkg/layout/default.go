@@ -93,6 +93,7 @@ func defaultWorker(w *Worker) {
 	if w.TerminationGracePeriodSeconds == nil {
 		w.TerminationGracePeriodSeconds = ptr.To(int64(*w.Timeout) + gracePeriodMargin)
 	}
+	defaultDisruption(w)
 	if w.Autoscale == nil {
 		if w.Replicas == nil {
 			w.Replicas = ptr.To[int32](1)

@@ -73,6 +73,9 @@ func resolvedWorker(w *Worker, namespace string) Workload {
 		Timeout: deref(w.Timeout), GracePeriod: deref(w.TerminationGracePeriodSeconds),
 		Replicas: deref(w.Replicas), RedisNamespace: namespace,
 	}
+	if d := w.Disruption; d != nil && !d.Disabled {
+		out.MaxUnavailable = deref(d.MaxUnavailable)
+	}
 	// The layout's Deployments always set DB_POOL to the concurrency.
 	out.DBPool, out.DBPoolFrom = out.Concurrency, "DB_POOL"
 	a := w.Autoscale

@@ -87,6 +87,8 @@ type Workload struct {
 	DBPoolFrom string
 	// RedisNamespace is the REDIS_NAMESPACE the worker's processes run with.
 	RedisNamespace string
+	// MaxUnavailable is the maxUnavailable of the worker's PodDisruptionBudget; 0 renders none.
+	MaxUnavailable int32
 }
 
 // WorkloadQueue is one queue a worker consumes.

@@ -154,6 +154,19 @@ type Worker struct {
 	Timeout *int32 `json:"timeout,omitempty"`
 	// TerminationGracePeriodSeconds must exceed Timeout. Default Timeout + 5.
 	TerminationGracePeriodSeconds *int64 `json:"terminationGracePeriodSeconds,omitempty"`
+	// Disruption is the PodDisruptionBudget of the worker's pods. Default maxUnavailable 1.
+	Disruption *Disruption `json:"disruption,omitempty"`
+}
+
+// Disruption is the policy/v1 PodDisruptionBudget of a worker's pods: how many of them a
+// voluntary disruption (a node drain, a cluster upgrade) may stop at once. Neither official
+// chart has one, so without it a drain may stop every pod of a worker together.
+type Disruption struct {
+	// Disabled renders no PodDisruptionBudget for the worker (for one the cluster already has).
+	Disabled bool `json:"disabled,omitempty"`
+	// MaxUnavailable is the budget's maxUnavailable, a pod count of at least 1. Default 1,
+	// which never blocks a drain, not even of a single pod (the scheduler worker's).
+	MaxUnavailable *int32 `json:"maxUnavailable,omitempty"`
 }
 
 // Queue is one queue a worker consumes.

@@ -226,6 +226,7 @@ func validateWorkers(r *problems, s *Spec, v MastodonVersion, versionOK bool, pa
 			}
 		}
 		validateScaling(r, w, v, versionOK, wp)
+		validateDisruption(r, w, wp.Child("disruption"))
 	}
 }
 

@@ -8,7 +8,8 @@ import (
 )
 
 // build makes the block of release r for resolved layout l: the TriggerAuthentication, then
-// each worker's Deployment followed by its ScaledObject, in the layout's order.
+// each worker's Deployment followed by its ScaledObject and PodDisruptionBudget, in the
+// layout's order.
 func build(m *Manifests, r *release, l *layout.Layout, attach bool, f *findings) (*plan, error) {
 	p := &plan{owned: map[*yaml.RNode]bool{}}
 	style := styleOf(r.workers[0].Node)
@@ -20,35 +21,13 @@ func build(m *Manifests, r *release, l *layout.Layout, attach bool, f *findings)
 	}
 	var objects []*yaml.RNode
 	scaled := false
-	for _, w := range l.Workers {
-		running := r.worker(w.Name)
-		source := running
-		if source == nil {
-			source = templateFor(r, w)
-		}
-		d := source.Node
-		if running == nil {
-			d = d.Copy()
-		}
-		s := shape{l: l, w: w, running: running, attach: attach, f: f}
-		if err := s.shapeDeployment(d, source.Container); err != nil {
-			return nil, err
-		}
-		objects = append(objects, d)
-		name := l.DeploymentName(w)
-		targets[name] = true
-		if !w.Autoscaled {
-			continue
-		}
-		so, err := render.ScaledObjectFor(l, w, name)
+	for i, w := range l.Workers {
+		docs, err := workerDocuments(m, r, l, i, p, attach, style, seqIndent, f)
 		if err != nil {
 			return nil, err
 		}
-		n, err := newDocument(so, "ScaledObject", so.Name, style, seqIndent)
-		if err != nil {
-			return nil, err
-		}
-		objects, scaled = append(objects, n), true
+		objects, scaled = append(objects, docs...), scaled || w.Autoscaled
+		targets[l.DeploymentName(w)] = true
 	}
 	// Our own objects from an earlier run, and any ScaledObject on a Sidekiq Deployment, are
 	// replaced by this run's.
@@ -76,6 +55,42 @@ func build(m *Manifests, r *release, l *layout.Layout, attach bool, f *findings)
 	}
 	p.block = append(p.block, scaler...)
 	return p, nil
+}
+
+// workerDocuments are worker i's documents: its Deployment (the running one shaped, or a
+// clone of the chart's worker it replaces), its ScaledObject and its PodDisruptionBudget.
+func workerDocuments(m *Manifests, r *release, l *layout.Layout, i int, p *plan, attach bool, style sourceStyle, seqIndent string, f *findings) ([]*yaml.RNode, error) {
+	w := l.Workers[i]
+	running := r.worker(w.Name)
+	source := running
+	if source == nil {
+		source = templateFor(r, w)
+	}
+	d := source.Node
+	if running == nil {
+		d = d.Copy()
+	}
+	s := shape{l: l, w: w, running: running, attach: attach, f: f}
+	if err := s.shapeDeployment(d, source.Container); err != nil {
+		return nil, err
+	}
+	out := []*yaml.RNode{d}
+	if w.Autoscaled {
+		so, err := render.ScaledObjectFor(l, w, l.DeploymentName(w))
+		if err != nil {
+			return nil, err
+		}
+		n, err := newDocument(so, "ScaledObject", so.Name, style, seqIndent)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	pdb, err := budgetDocument(m, l, i, d, p, style, seqIndent, f)
+	if err != nil || pdb == nil {
+		return out, err
+	}
+	return append(out, pdb), nil
 }
 
 // scalerDocuments are the documents of mastoscale's scaler (render.ScalerObjectsFor), after

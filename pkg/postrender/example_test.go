@@ -40,23 +40,32 @@ func ExampleRun() {
 	if err != nil {
 		panic(err)
 	}
+	kind := ""
 	for _, line := range strings.Split(out.String(), "\n") {
-		if strings.HasPrefix(line, "  name: mastodon-sidekiq-") {
-			fmt.Println(strings.TrimSpace(line))
+		if k, ok := strings.CutPrefix(line, "kind: "); ok {
+			kind = k
+		}
+		if name, ok := strings.CutPrefix(line, "  name: mastodon-sidekiq-"); ok {
+			fmt.Println(kind, name)
 		}
 	}
 	for _, f := range res.Findings {
 		fmt.Println(f.Severity, f.Message)
 	}
 	// Output:
-	// name: mastodon-sidekiq-default
-	// name: mastodon-sidekiq-default
-	// name: mastodon-sidekiq-ingress
-	// name: mastodon-sidekiq-ingress
-	// name: mastodon-sidekiq-push-pull
-	// name: mastodon-sidekiq-push-pull
-	// name: mastodon-sidekiq-mailers
-	// name: mastodon-sidekiq-mailers
-	// name: mastodon-sidekiq-scheduler
+	// Deployment default
+	// ScaledObject default
+	// PodDisruptionBudget default
+	// Deployment ingress
+	// ScaledObject ingress
+	// PodDisruptionBudget ingress
+	// Deployment push-pull
+	// ScaledObject push-pull
+	// PodDisruptionBudget push-pull
+	// Deployment mailers
+	// ScaledObject mailers
+	// PodDisruptionBudget mailers
+	// Deployment scheduler
+	// PodDisruptionBudget scheduler
 	// info the Sidekiq environment has no REDIS_PASSWORD, so Redis is taken to need none and no TriggerAuthentication is made; set spec.redis.auth if it does
 }

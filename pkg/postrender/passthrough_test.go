@@ -49,8 +49,8 @@ func TestForeignDocumentsByteIdentical(t *testing.T) {
 }
 
 // foreignDocs cuts a Helm stream at its `---` lines (independently of the post-renderer's own
-// reader) and returns the documents that are neither Sidekiq Deployments nor KEDA objects, as
-// text.
+// reader) and returns the documents that are neither Sidekiq Deployments, their
+// PodDisruptionBudgets nor KEDA objects, as text.
 func foreignDocs(t *testing.T, stream []byte) []string {
 	t.Helper()
 	var out []string
@@ -64,7 +64,7 @@ func foreignDocs(t *testing.T, stream []byte) []string {
 			} `json:"metadata"`
 		}
 		require.NoError(t, yaml.Unmarshal([]byte(doc), &m), doc)
-		sidekiq := m.Kind == "Deployment" && strings.HasPrefix(m.Metadata.Labels["app.kubernetes.io/component"], "sidekiq-")
+		sidekiq := (m.Kind == "Deployment" || m.Kind == "PodDisruptionBudget") && strings.HasPrefix(m.Metadata.Labels["app.kubernetes.io/component"], "sidekiq-")
 		if sidekiq || strings.HasPrefix(m.APIVersion, "keda.sh/") || strings.TrimSpace(doc) == "" {
 			continue
 		}

@@ -99,7 +99,7 @@ func diff(a, b []byte) []byte {
 }
 
 // assertForeignUnchanged checks that every document the transformer does not own (anything
-// but Sidekiq Deployments and KEDA objects) is in the output, in the same order, with the same
+// but Sidekiq Deployments, their PodDisruptionBudgets and KEDA objects) is in the output, in the same order, with the same
 // content and comments (an empty `annotations:` and an absent one count as the same).
 func assertForeignUnchanged(t *testing.T, input, output []byte) {
 	t.Helper()
@@ -116,7 +116,7 @@ func foreign(t *testing.T, data []byte) []string {
 	var docs []string
 	for _, n := range nodes {
 		labels := n.GetLabels()
-		sidekiq := n.GetKind() == "Deployment" && strings.HasPrefix(labels[layout.LabelComponent], layout.ComponentPrefix)
+		sidekiq := (n.GetKind() == "Deployment" || n.GetKind() == "PodDisruptionBudget") && strings.HasPrefix(labels[layout.LabelComponent], layout.ComponentPrefix)
 		if sidekiq || strings.HasPrefix(n.GetApiVersion(), "keda.sh/") {
 			continue
 		}

@@ -8,24 +8,28 @@ import (
 	kedav1alpha1 "github.com/kedacore/keda/v2/apis/keda/v1alpha1"
 	"github.com/mastoscale/mastoscale/pkg/layout"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/utils/ptr"
 )
 
-// Set is what a layout renders to: the KEDA objects. The Deployments they scale are the
+// Set is what a layout renders to: the KEDA objects and the workers' PodDisruptionBudgets. The Deployments they scale are the
 // chart's: the official chart runs the layout's workers (values from `mastoscale
 // chart-values`), or the post-renderer and the KRM function clone the chart's own Deployment.
 type Set struct {
 	// TriggerAuthentication is nil when Redis needs no password or nothing is autoscaled.
 	TriggerAuthentication *kedav1alpha1.TriggerAuthentication
 	ScaledObjects         []*kedav1alpha1.ScaledObject
+	// PodDisruptionBudgets are the workers' budgets, in the layout's worker order: one per
+	// worker, autoscaled or not, but those whose layout disables it.
+	PodDisruptionBudgets []*policyv1.PodDisruptionBudget
 	// Scaler is mastoscale's scaler, nil when no worker scales with it.
 	Scaler *ScalerObjects
 }
 
 // Objects returns every object in output order: the TriggerAuthentication, then the
-// ScaledObjects in the layout's worker order.
+// ScaledObjects and the PodDisruptionBudgets in the layout's worker order, then the scaler's.
 func (s *Set) Objects() []runtime.Object {
 	var out []runtime.Object
 	if s.TriggerAuthentication != nil {
@@ -33,6 +37,9 @@ func (s *Set) Objects() []runtime.Object {
 	}
 	for _, so := range s.ScaledObjects {
 		out = append(out, so)
+	}
+	for _, pdb := range s.PodDisruptionBudgets {
+		out = append(out, pdb)
 	}
 	return append(out, s.Scaler.Objects()...)
 }
@@ -51,6 +58,9 @@ func FromLayout(l *layout.SidekiqLayout) (*Set, error) {
 func Render(l *layout.Layout) (*Set, error) {
 	s := &Set{}
 	for _, w := range l.Workers {
+		if pdb := PodDisruptionBudgetFor(l, w, l.DeploymentName(w)); pdb != nil {
+			s.PodDisruptionBudgets = append(s.PodDisruptionBudgets, pdb)
+		}
 		if !w.Autoscaled {
 			continue
 		}

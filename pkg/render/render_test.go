@@ -288,7 +288,7 @@ func TestOutputIsClean(t *testing.T) {
 	}
 	require.NoError(t, json.Unmarshal(js, &list))
 	assert.Equal(t, "List", list.Kind)
-	assert.Len(t, list.Items, 5)
+	assert.Len(t, list.Items, 10, "the TriggerAuthentication, 4 ScaledObjects, 5 PodDisruptionBudgets")
 }
 
 func BenchmarkRenderDefault(b *testing.B) {

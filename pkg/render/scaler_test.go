@@ -88,5 +88,5 @@ func TestScalerElsewhere(t *testing.T) {
 	assert.Nil(t, s.Scaler.Deployment)
 	assert.Nil(t, s.Scaler.Service)
 	assert.Equal(t, "10.0.0.7:9000", s.ScaledObjects[0].Spec.Triggers[0].Metadata["scalerAddress"])
-	assert.Len(t, s.Objects(), 2, "the ScaledObject and the scaler's TriggerAuthentication")
+	assert.Len(t, s.Objects(), 4, "the ScaledObject, the workers' two PodDisruptionBudgets and the scaler's TriggerAuthentication")
 }

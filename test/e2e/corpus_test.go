@@ -32,6 +32,7 @@ var appliedKinds = map[string]bool{
 	"apps/v1/Deployment":                     true,
 	"v1/ConfigMap":                           true,
 	"v1/Secret":                              true,
+	"policy/v1/PodDisruptionBudget":          true,
 }
 
 var skipDirs = map[string]bool{".git": true, "vendor": true, "node_modules": true, "bin": true, "dist": true}
