@@ -86,14 +86,14 @@ func inferLayout(m *Manifests, r *release, opts Options, f *findings) *layout.Si
 // consuming the scheduler queue.
 func attachLayout(r *release, f *findings) *layout.SidekiqLayout {
 	l := &layout.SidekiqLayout{APIVersion: layout.APIVersion, Kind: layout.Kind, Metadata: layout.Metadata{Name: r.name}}
-	for _, rw := range r.workers {
+	for i, rw := range r.workers {
 		w := layout.Worker{Name: rw.Name}
 		complete(&w, rw)
 		switch {
 		case !w.ConsumesScheduler():
 			w.Autoscale = &layout.Autoscale{}
 		case len(w.Queues) > 1:
-			f.add(layout.Warning, rw.Ref(),
+			f.addLayout(layout.Warning, workersPath.Index(i).Child("queues"), rw.Ref(),
 				"worker %q consumes %q and other queues, so it must stay at one replica and is not autoscaled: split its queues with --preset %s or a layout", w.Name, layout.SchedulerQueue, layout.PresetSplit)
 		}
 		l.Spec.Workers = append(l.Spec.Workers, w)

@@ -172,6 +172,7 @@ func planRelease(m *Manifests, r *release, opts Options, f *findings) *plan {
 	}
 	user := inferLayout(m, r, opts, &errs)
 	if user == nil || errs.hasErrors() {
+		locateChartValues(r, attach, errs)
 		*f = append(*f, errs...)
 		return nil
 	}
@@ -179,14 +180,18 @@ func planRelease(m *Manifests, r *release, opts Options, f *findings) *plan {
 	errs = append(errs, report.Findings...)
 	if l != nil {
 		checkReleaseQueues(r, l, &errs)
+		checkScales(r, l, attach, &errs)
 	}
+	var p *plan
+	if !errs.hasErrors() {
+		var err error
+		if p, err = build(m, r, l, attach, &errs); err != nil {
+			errs.add(layout.Error, layout.Location{}, "%v", err)
+		}
+	}
+	locateChartValues(r, attach, errs)
 	*f = append(*f, errs...)
 	if errs.hasErrors() {
-		return nil
-	}
-	p, err := build(m, r, l, attach, f)
-	if err != nil {
-		f.add(layout.Error, layout.Location{}, "%v", err)
 		return nil
 	}
 	return p
