@@ -82,8 +82,8 @@ func inferLayout(m *Manifests, r *release, opts Options, f *findings) *layout.Si
 	return l
 }
 
-// attachLayout is the layout of what release r runs, each worker autoscaled but the one
-// consuming the scheduler queue.
+// attachLayout is the layout of what release r runs, each worker autoscaled from its chart
+// replicas up but the one consuming the scheduler queue.
 func attachLayout(r *release, f *findings) *layout.SidekiqLayout {
 	l := &layout.SidekiqLayout{APIVersion: layout.APIVersion, Kind: layout.Kind, Metadata: layout.Metadata{Name: r.name}}
 	for i, rw := range r.workers {
@@ -91,7 +91,7 @@ func attachLayout(r *release, f *findings) *layout.SidekiqLayout {
 		complete(&w, rw)
 		switch {
 		case !w.ConsumesScheduler():
-			w.Autoscale = &layout.Autoscale{}
+			w.Autoscale = &layout.Autoscale{MinReplicas: sizedReplicas(rw)}
 		case len(w.Queues) > 1:
 			f.addLayout(layout.Warning, workersPath.Index(i).Child("queues"), rw.Ref(),
 				"worker %q consumes %q and other queues, so it must stay at one replica and is not autoscaled: split its queues with --preset %s or a layout", w.Name, layout.SchedulerQueue, layout.PresetSplit)
@@ -101,8 +101,18 @@ func attachLayout(r *release, f *findings) *layout.SidekiqLayout {
 	return l
 }
 
+// sizedReplicas is the chart worker's replicas as the autoscaled minimum: what the admin sized
+// stays the floor (Helm's three-way merge removes spec.replicas on the switch, and a
+// Deployment without it runs 1). Unset or 0 leaves the layout's default.
+func sizedReplicas(rw *Worker) *int32 {
+	if rw.Replicas == nil || *rw.Replicas < 1 {
+		return nil
+	}
+	return ptr.To(*rw.Replicas)
+}
+
 // complete fills the fields of w that its layout left unset from the running worker: what
-// the worker runs now.
+// the worker runs now, its replicas as the autoscaled minimum among them.
 func complete(w *layout.Worker, rw *Worker) {
 	if w.Concurrency == nil {
 		w.Concurrency = ptr.To(rw.Sidekiq.Concurrency)
@@ -115,6 +125,13 @@ func complete(w *layout.Worker, rw *Worker) {
 	}
 	if w.Autoscale == nil && w.Replicas == nil && w.ConsumesScheduler() {
 		w.Replicas = rw.Replicas
+	}
+	if a := w.Autoscale; a != nil && a.MinReplicas == nil {
+		if n := sizedReplicas(rw); n != nil && (a.MaxReplicas == nil || *n <= *a.MaxReplicas) {
+			c := *a
+			c.MinReplicas = n
+			w.Autoscale = &c
+		}
 	}
 	timeout := int64(rw.Sidekiq.timeout())
 	if w.Timeout != nil {
