@@ -108,7 +108,7 @@ func releases(m *Manifests, f *findings) []*release {
 		}
 		r := index[w.Release]
 		if r == nil {
-			r = &release{name: w.Release}
+			r = &release{name: w.Release, m: m}
 			index[w.Release] = r
 			out = append(out, r)
 		}
