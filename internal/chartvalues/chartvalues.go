@@ -30,6 +30,7 @@ func Values(l *layout.SidekiqLayout) (map[string]any, error) {
 	}
 	spec := layout.Default(layout.Clone(l)).Spec
 	spec.Preset = "" // Default built the preset's workers: the chart gets those
+	dropIrrelevant(&spec, resolved)
 	data, err := json.Marshal(spec)
 	if err != nil {
 		return nil, fmt.Errorf("encoding layout spec: %w", err)
@@ -57,6 +58,23 @@ func Values(l *layout.SidekiqLayout) (map[string]any, error) {
 	}
 	v[SealKey] = seal
 	return v, nil
+}
+
+// dropIrrelevant removes the defaulted KEDA fields a ScaledObject does not state (see
+// layout.Scaling.EmitsPollingInterval), so the chart renders what render does.
+func dropIrrelevant(spec *layout.Spec, l *layout.Layout) {
+	for i := range spec.Workers {
+		a := spec.Workers[i].Autoscale
+		if a == nil || i >= len(l.Workers) {
+			continue
+		}
+		if s := l.Workers[i].Scaling; !s.EmitsPollingInterval() {
+			a.PollingInterval = nil
+		}
+		if s := l.Workers[i].Scaling; !s.EmitsCooldownPeriod() {
+			a.CooldownPeriod = nil
+		}
+	}
 }
 
 // addRendered writes into the values what the chart would otherwise have to compute by

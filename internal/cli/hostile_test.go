@@ -54,7 +54,8 @@ func runHostile(t *testing.T, dir string) {
 	var stdout, stderr bytes.Buffer
 	code := cli.Run(c.args, cli.Streams{
 		In: bytes.NewReader(c.stdin), Out: &stdout, ErrOut: &stderr,
-		Now: func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) },
+		Now:    func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) },
+		Getenv: func(k string) string { return map[string]string{"MASTOSCALE_FINDINGS_LOG": "off"}[k] },
 	})
 	testutil.Golden(t, "errors.txt", stderr.Bytes())
 	testutil.Golden(t, "exit", []byte(strconv.Itoa(code)+"\n"))

@@ -13,15 +13,16 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// helmPluginDirEnv is set by Helm 4 when it runs a plugin; its stderr is then not shown, so
-// diagnostics also go to a log file.
-const helmPluginDirEnv = "HELM_PLUGIN_DIR"
+// findingsLogEnv names the findings log file (or "off"), for Helm 3 and Helm 4 alike: Helm 3
+// drops a succeeding post-renderer's stderr and Helm 4 drops a plugin's always, so every run
+// also writes its findings to a file.
+const findingsLogEnv = "MASTOSCALE_FINDINGS_LOG"
 
 // postRenderFlags are the flags of `mastoscale post-render`.
 type postRenderFlags struct {
-	layout   layoutFlags
-	errorLog string
-	out      outputFlags
+	layout      layoutFlags
+	findingsLog string
+	out         outputFlags
 	// versionSet tells that --mastodon-version was given.
 	versionSet bool
 }
@@ -29,21 +30,29 @@ type postRenderFlags struct {
 func newPostRenderCommand(s Streams) *cobra.Command {
 	f := &postRenderFlags{out: outputFlags{input: " < input"}}
 	cmd := &cobra.Command{
-		Use:   "post-render [-f layout.yaml | --preset NAME] [--error-log PATH] [--check FILE | --write FILE]",
+		Use:   "post-render [-f layout.yaml | --preset NAME] [--findings-log PATH] [--check FILE | --write FILE]",
 		Short: "Helm post-renderer: autoscale the Sidekiq of the Mastodon release read from stdin",
 		Long: `post-render reads the manifests of a Mastodon release (either official chart) from
 stdin and writes them to stdout with KEDA ScaledObjects for the Sidekiq workers, the
 TriggerAuthentication they share, and no replicas on autoscaled Deployments. Redis, the
 release name and the Mastodon version are read from the release; a layout only needs what
-differs. With a layout or preset whose workers differ from the release's, the chart's Sidekiq
-Deployments are replaced by the layout's, cloned from the chart's pod template.
+differs.
+
+Without -f or --preset it attaches: each worker the chart runs (mastodon.sidekiq.workers) gets
+a ScaledObject, but the one consuming "scheduler", which stays at its replicas; image, command
+and pod stay the chart's. A release with nothing to autoscale (both charts' defaults: one
+worker consuming every queue) is an error: use --preset split, or list the workers. With a
+layout or preset whose workers differ from the release's, the chart's Sidekiq Deployments are
+replaced by the layout's, cloned from the chart's pod template.
 
 Helm 3:  helm install ... --post-renderer mastoscale --post-renderer-args post-render
 Helm 4:  helm plugin install ./cmd/mastoscale/helm-plugin && helm install ... --post-renderer mastoscale
 
-On failure nothing is written to stdout and the error goes to stderr. Helm 4 hides a
-plugin's stderr, so when run as a Helm 4 plugin the findings of the last run are also written
-to ${XDG_STATE_HOME:-~/.local/state}/mastoscale/post-render.log (or --error-log).
+On failure nothing is written to stdout and the error goes to stderr. Helm 3 drops the
+stderr of a post-renderer that succeeds and Helm 4 hides a plugin's always, so every run also
+writes its findings (warnings included) to a log file: --findings-log, else
+$MASTOSCALE_FINDINGS_LOG, else ${XDG_STATE_HOME:-~/.local/state}/mastoscale/post-render.log;
+"off" writes none.
 
 In CI, --check FILE compares FILE with the output as objects and exits 1 with a diff when
 they differ (helm template ... | mastoscale post-render --check rendered.yaml); --write FILE
@@ -56,12 +65,14 @@ regenerates it.`,
 	}
 	f.layout.register(cmd)
 	f.out.register(cmd)
-	cmd.Flags().StringVar(&f.errorLog, "error-log", "", "also write the findings of this run to this file (default under $XDG_STATE_HOME when run as a Helm 4 plugin)")
+	cmd.Flags().StringVar(&f.findingsLog, "findings-log", "", "write the findings of this run to this file, \"off\" for none (default $"+findingsLogEnv+", else under $XDG_STATE_HOME)")
+	cmd.Flags().StringVar(&f.findingsLog, "error-log", "", "the former name of --findings-log")
+	_ = cmd.Flags().MarkHidden("error-log")
 	return cmd
 }
 
 func runPostRender(s Streams, f *postRenderFlags) error {
-	logPath := errorLogPath(s, f.errorLog)
+	logPath := findingsLogPath(s, f.findingsLog)
 	opts, err := f.options()
 	var out bytes.Buffer
 	var res *postrender.Result
@@ -112,9 +123,17 @@ func (f *postRenderFlags) options() (postrender.Options, error) {
 	return postrender.Options{Layout: l}, err
 }
 
-// errorLogPath is --error-log, or the state directory when Helm 4 runs us as a plugin.
-func errorLogPath(s Streams, flag string) string {
-	if flag != "" || s.env(helmPluginDirEnv) == "" {
+// findingsLogPath is --findings-log, else $MASTOSCALE_FINDINGS_LOG, else the state directory;
+// "" for "off".
+func findingsLogPath(s Streams, flag string) string {
+	if flag == "" {
+		flag = s.env(findingsLogEnv)
+	}
+	switch flag {
+	case "off":
+		return ""
+	case "":
+	default:
 		return flag
 	}
 	state := s.env("XDG_STATE_HOME")
@@ -138,6 +157,6 @@ func writeLog(path string, data []byte, s Streams) {
 		err = os.WriteFile(path, data, 0o644)
 	}
 	if err != nil {
-		fmt.Fprintf(s.ErrOut, "mastoscale: writing the error log: %s\n", strings.TrimSpace(err.Error()))
+		fmt.Fprintf(s.ErrOut, "mastoscale: writing the findings log: %s\n", strings.TrimSpace(err.Error()))
 	}
 }

@@ -15,36 +15,41 @@ import (
 )
 
 func release(t *testing.T) []byte {
-	data, err := os.ReadFile(filepath.Join(testutil.RepoRoot(t), "pkg", "postrender", "testdata", "cases", "legacy-chart-default", "input.yaml"))
+	data, err := os.ReadFile(filepath.Join(testutil.RepoRoot(t), "pkg", "postrender", "testdata", "cases", "error-attach-chart-default", "input.yaml"))
 	require.NoError(t, err)
 	return data
 }
 
+// TestPostRenderCommand: every run writes its findings to the log (Helm 3 drops a succeeding
+// post-renderer's stderr, Helm 4 a plugin's always), and attach on the chart's default values,
+// which would autoscale nothing, fails saying what to do.
 func TestPostRenderCommand(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
 		args       []string
-		pluginDir  bool // run as Helm 4 does, with HELM_PLUGIN_DIR set
+		env        map[string]string
 		code       int
 		stderr     string // a substring of stderr
 		logged     string // a substring of the log file, "" for no log file
 		scaledObjs int
 	}{
-		{name: "attach", args: nil, stderr: `warning: worker "all-queues" consumes "scheduler"`},
-		{name: "preset", args: []string{"--preset", "split"}, scaledObjs: 4},
+		{name: "attach autoscales nothing", args: nil, code: 1,
+			stderr: `warning: spec.workers[0].queues: worker "all-queues" consumes "scheduler" and other queues`,
+			logged: `nothing to autoscale: its workers ("all-queues") all consume "scheduler", which must run in one process: split the queues with --preset split`},
+		{name: "attach warning names the chart value", args: nil, code: 1,
+			logged: `(Deployment mastodon-sidekiq-all-queues; chart value mastodon.sidekiq.workers[0].queues)`},
+		{name: "preset", args: []string{"--preset", "split"}, scaledObjs: 4, logged: "ok: no findings"},
 		{name: "preset for another version", args: []string{"--preset", "split", "--mastodon-version", "4.3"}, code: 1,
-			stderr: `consumes queue "fasp", which no worker of the layout consumes`},
-		{name: "unknown preset", args: []string{"--preset", "nope"}, code: 1, stderr: `unknown preset "nope"`},
-		{name: "file and preset", args: []string{"--preset", "split", "-f", "x.yaml"}, code: 1, stderr: "give --file or --preset, not both"},
-		{name: "plugin logs its findings", pluginDir: true, args: []string{"--preset", "split"}, scaledObjs: 4, logged: "ok: no findings"},
-		{name: "plugin logs its error", pluginDir: true, args: []string{"--preset", "nope"}, code: 1,
-			stderr: "the findings are also in", logged: `error: unknown preset "nope"`},
+			stderr: `consumes queue "fasp", which no worker of the layout consumes`, logged: `error: `},
+		{name: "unknown preset", args: []string{"--preset", "nope"}, code: 1, stderr: "the findings are also in", logged: `error: unknown preset "nope"`},
+		{name: "file and preset", args: []string{"--preset", "split", "-f", "x.yaml"}, code: 1, stderr: "give --file or --preset, not both", logged: "error: "},
+		{name: "log turned off", env: map[string]string{findingsLogEnv: "off"}, args: []string{"--preset", "split"}, scaledObjs: 4},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			state := t.TempDir()
 			env := map[string]string{"XDG_STATE_HOME": state}
-			if tc.pluginDir {
-				env[helmPluginDirEnv] = t.TempDir()
+			for k, v := range tc.env {
+				env[k] = v
 			}
 			var stdout, stderr bytes.Buffer
 			code := Run(append([]string{"post-render"}, tc.args...), Streams{In: bytes.NewReader(release(t)), Out: &stdout, ErrOut: &stderr, Getenv: getenv(env)})
@@ -57,7 +62,7 @@ func TestPostRenderCommand(t *testing.T) {
 			}
 			log, err := os.ReadFile(filepath.Join(state, "mastoscale", "post-render.log"))
 			if tc.logged == "" {
-				assert.True(t, os.IsNotExist(err), "no log file outside Helm 4")
+				assert.True(t, os.IsNotExist(err), "no log file")
 				return
 			}
 			require.NoError(t, err)
@@ -66,10 +71,22 @@ func TestPostRenderCommand(t *testing.T) {
 	}
 }
 
-func TestPostRenderErrorLogFlag(t *testing.T) {
+// TestPostRenderFindingsLogEnv: MASTOSCALE_FINDINGS_LOG names the log file (Helm passes its
+// environment to the post-renderer, so it reaches the Helm 3 binary and the Helm 4 plugin).
+func TestPostRenderFindingsLogEnv(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "findings.log")
+	var stdout, stderr bytes.Buffer
+	code := Run([]string{"post-render", "--preset", "split"}, Streams{In: bytes.NewReader(release(t)), Out: &stdout, ErrOut: &stderr, Getenv: getenv(map[string]string{findingsLogEnv: path})})
+	require.Zero(t, code, stderr.String())
+	log, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Contains(t, string(log), "ok: no findings")
+}
+
+func TestPostRenderFindingsLogFlag(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "sub", "post-render.log")
 	var stdout, stderr bytes.Buffer
-	code := Run([]string{"post-render", "--error-log", path}, Streams{In: strings.NewReader("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"), Out: &stdout, ErrOut: &stderr})
+	code := Run([]string{"post-render", "--findings-log", path}, Streams{In: strings.NewReader("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"), Out: &stdout, ErrOut: &stderr})
 	assert.Equal(t, 1, code)
 	assert.Zero(t, stdout.Len())
 	log, err := os.ReadFile(path)

@@ -111,6 +111,13 @@ func HelmTemplate(t testing.TB, env, chart, release, namespace string, values ma
 // RunHelmTemplate is HelmTemplate that returns helm's error and stderr instead of failing.
 func RunHelmTemplate(t testing.TB, env, chart, release, namespace string, values map[string]any, extra ...string) (stdout, stderr []byte, err error) {
 	t.Helper()
+	return RunHelmTemplateEnv(t, nil, env, chart, release, namespace, values, extra...)
+}
+
+// RunHelmTemplateEnv is RunHelmTemplate with variables ("K=V") over the scratch Helm home's,
+// e.g. HELM_PLUGINS naming a directory where a plugin is installed.
+func RunHelmTemplateEnv(t testing.TB, vars []string, env, chart, release, namespace string, values map[string]any, extra ...string) (stdout, stderr []byte, err error) {
+	t.Helper()
 	helm := Tool(t, env)
 	dir := OfficialChart(t, chart)
 	data, err := yaml.Marshal(MergeValues(ChartValues(chart), values))
@@ -123,7 +130,7 @@ func RunHelmTemplate(t testing.TB, env, chart, release, namespace string, values
 	}
 	args := append([]string{"template", release, dir, "-n", namespace, "-f", file}, extra...)
 	cmd := exec.Command(helm, args...)
-	cmd.Env = append(os.Environ(), HelmHome(t)...)
+	cmd.Env = append(append(os.Environ(), HelmHome(t)...), vars...)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err = cmd.Run()

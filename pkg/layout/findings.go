@@ -66,8 +66,8 @@ func (l Location) String() string {
 	return l.Field
 }
 
-// String renders a finding as `field: message (Kind/name)`: the layout field when it has one,
-// then the message, then the object.
+// String renders a finding as `field: message (Kind name; chart value v)`: the layout field
+// when it has one, then the message, then the object and the chart value that sets it.
 func (f Finding) String() string {
 	var b strings.Builder
 	if p := f.Layout; p != "" {
@@ -76,8 +76,13 @@ func (f Finding) String() string {
 		b.WriteString(f.Field + ": ")
 	}
 	b.WriteString(f.Message)
-	if f.Kind != "" {
+	switch {
+	case f.Kind != "" && f.ChartValue != "":
+		fmt.Fprintf(&b, " (%s %s; chart value %s)", f.Kind, f.Name, f.ChartValue)
+	case f.Kind != "":
 		fmt.Fprintf(&b, " (%s %s)", f.Kind, f.Name)
+	case f.ChartValue != "":
+		fmt.Fprintf(&b, " (chart value %s)", f.ChartValue)
 	}
 	return b.String()
 }

@@ -13,10 +13,27 @@ import (
 func Resolve(l *SidekiqLayout) (*Layout, Report, error) {
 	d := Default(Clone(l))
 	report := Validate(d)
+	out := resolved(d)
+	markStated(out, l)
 	if report.HasErrors() {
-		return resolved(d), report, fmt.Errorf("invalid layout: %w", report.Err())
+		return out, report, fmt.Errorf("invalid layout: %w", report.Err())
 	}
-	return resolved(d), report, nil
+	return out, report, nil
+}
+
+// markStated records which defaulted fields the layout itself states, from l as written
+// (workers by name: a preset's are built by Default and state none).
+func markStated(out *Layout, l *SidekiqLayout) {
+	for _, w := range l.Spec.Workers {
+		if w.Autoscale == nil {
+			continue
+		}
+		for i := range out.Workers {
+			if s := &out.Workers[i].Scaling; out.Workers[i].Name == w.Name {
+				s.HasPollingInterval, s.HasCooldownPeriod = w.Autoscale.PollingInterval != nil, w.Autoscale.CooldownPeriod != nil
+			}
+		}
+	}
 }
 
 // resolved converts a defaulted layout. It never fails: fields that validation refuses are

@@ -109,8 +109,10 @@ type Scaling struct {
 	// HasActivation (KEDA's default is 0).
 	ActivationListLength int64
 	HasActivation        bool
-	PollingInterval      int32
-	CooldownPeriod       int32
+	// PollingInterval and CooldownPeriod are KEDA's (defaulted); HasPollingInterval and
+	// HasCooldownPeriod tell that the layout states them.
+	PollingInterval, CooldownPeriod       int32
+	HasPollingInterval, HasCooldownPeriod bool
 	// FailureThreshold and FallbackReplicas are KEDA's fallback; 0 failures means none.
 	FailureThreshold int32
 	FallbackReplicas int32
@@ -129,6 +131,16 @@ type Scaling struct {
 	// IncludeDue counts the due retries and scheduled jobs into the Sidekiq scaler's backlog.
 	IncludeDue bool
 }
+
+// EmitsPollingInterval tells whether a ScaledObject states pollingInterval: when the worker
+// sleeps at zero (KEDA then polls to wake it) or the layout states it. KEDA only polls to go
+// between 0 and 1 replicas; at minReplicas >= 1 the HPA reads the metrics and KEDA warns that
+// the field is not relevant.
+func (s Scaling) EmitsPollingInterval() bool { return s.MinReplicas == 0 || s.HasPollingInterval }
+
+// EmitsCooldownPeriod is EmitsPollingInterval for cooldownPeriod, which only delays the
+// scale-in to zero.
+func (s Scaling) EmitsCooldownPeriod() bool { return s.MinReplicas == 0 || s.HasCooldownPeriod }
 
 // ConsumesScheduler reports whether w consumes the scheduler queue.
 func (w Workload) ConsumesScheduler() bool { return w.Consumes(SchedulerQueue) }

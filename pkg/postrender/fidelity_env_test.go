@@ -202,6 +202,7 @@ spec:
 kind: SidekiqLayout
 metadata: {name: social}
 spec:
+  preset: split # attach on the chart's defaults would autoscale nothing
   redis:
     host: sk-redis.example
     tls: {enabled: false}

@@ -20,6 +20,8 @@ var (
 type release struct {
 	name    string
 	workers []*Worker
+	// m holds the objects the release was read from.
+	m *Manifests
 }
 
 func (r *release) worker(name string) *Worker {
@@ -78,24 +80,24 @@ func inferLayout(m *Manifests, r *release, opts Options, f *findings) *layout.Si
 	inferRedis(&spec.Redis, first, f)
 	for i := range spec.Workers {
 		if rw := r.worker(spec.Workers[i].Name); rw != nil {
-			complete(&spec.Workers[i], rw)
+			complete(&spec.Workers[i], rw, r)
 		}
 	}
 	return l
 }
 
-// attachLayout is the layout of what release r runs, each worker autoscaled but the one
-// consuming the scheduler queue.
+// attachLayout is the layout of what release r runs, each worker autoscaled from its chart
+// replicas up but the one consuming the scheduler queue.
 func attachLayout(r *release, f *findings) *layout.SidekiqLayout {
 	l := &layout.SidekiqLayout{APIVersion: layout.APIVersion, Kind: layout.Kind, Metadata: layout.Metadata{Name: r.name}}
-	for _, rw := range r.workers {
+	for i, rw := range r.workers {
 		w := layout.Worker{Name: rw.Name}
-		complete(&w, rw)
+		complete(&w, rw, r)
 		switch {
 		case !w.ConsumesScheduler():
-			w.Autoscale = &layout.Autoscale{}
+			w.Autoscale = &layout.Autoscale{MinReplicas: r.sizedReplicas(rw)}
 		case len(w.Queues) > 1:
-			f.add(layout.Warning, rw.Ref(),
+			f.addLayout(layout.Warning, workersPath.Index(i).Child("queues"), rw.Ref(),
 				"worker %q consumes %q and other queues, so it must stay at one replica and is not autoscaled: split its queues with --preset %s or a layout", w.Name, layout.SchedulerQueue, layout.PresetSplit)
 		}
 		l.Spec.Workers = append(l.Spec.Workers, w)
@@ -103,9 +105,29 @@ func attachLayout(r *release, f *findings) *layout.SidekiqLayout {
 	return l
 }
 
+// sizedReplicas is the chart worker's replicas as the autoscaled minimum: what the admin sized
+// stays the floor (Helm's three-way merge removes spec.replicas on the switch, and a
+// Deployment without it runs 1). On an earlier run's output (no replicas) it is the
+// minReplicaCount of the ScaledObject on the worker, so a second run changes nothing. Unset
+// or 0 leaves the layout's default.
+func (r *release) sizedReplicas(rw *Worker) *int32 {
+	n := rw.Replicas
+	if n == nil && r.m != nil {
+		for _, so := range r.m.ScaledObjects {
+			if so.Namespace == rw.Namespace && scalarAt(so.Node, "spec", "scaleTargetRef", "name") == rw.Object.Name {
+				n = int32At(so.Node, "spec", "minReplicaCount")
+			}
+		}
+	}
+	if n == nil || *n < 1 {
+		return nil
+	}
+	return ptr.To(*n)
+}
+
 // complete fills the fields of w that its layout left unset from the running worker: what
-// the worker runs now.
-func complete(w *layout.Worker, rw *Worker) {
+// the worker runs now, its replicas as the autoscaled minimum among them.
+func complete(w *layout.Worker, rw *Worker, r *release) {
 	if w.Concurrency == nil {
 		w.Concurrency = ptr.To(rw.Sidekiq.Concurrency)
 	}
@@ -117,6 +139,13 @@ func complete(w *layout.Worker, rw *Worker) {
 	}
 	if w.Autoscale == nil && w.Replicas == nil && w.ConsumesScheduler() {
 		w.Replicas = rw.Replicas
+	}
+	if a := w.Autoscale; a != nil && a.MinReplicas == nil {
+		if n := r.sizedReplicas(rw); n != nil && (a.MaxReplicas == nil || *n <= *a.MaxReplicas) {
+			c := *a
+			c.MinReplicas = n
+			w.Autoscale = &c
+		}
 	}
 	timeout := int64(rw.Sidekiq.timeout())
 	if w.Timeout != nil {

@@ -115,7 +115,7 @@ metadata: {name: hook, namespace: social, annotations: {helm.sh/hook: pre-instal
 // TestReadReleaseChart reads a chart's release the way the transformer does: the worker
 // names are the chart's, the version comes from the image tag.
 func TestReadReleaseChart(t *testing.T) {
-	data, err := os.ReadFile("testdata/cases/legacy-chart-default/input.yaml")
+	data, err := os.ReadFile("testdata/cases/error-attach-chart-default/input.yaml")
 	require.NoError(t, err)
 	nodes, err := postrender.Parse(data)
 	require.NoError(t, err)

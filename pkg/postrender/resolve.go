@@ -31,6 +31,7 @@ func Resolve(nodes []*yaml.RNode, opts Options) (*layout.Layout, *Result, error)
 	}
 	l, report, err := layout.Resolve(user)
 	f = append(f, report.Findings...)
+	locateChartValues(releases[0], opts.attach(), f)
 	if err != nil {
 		return nil, &Result{Findings: f}, f.err()
 	}

@@ -108,7 +108,7 @@ func releases(m *Manifests, f *findings) []*release {
 		}
 		r := index[w.Release]
 		if r == nil {
-			r = &release{name: w.Release}
+			r = &release{name: w.Release, m: m}
 			index[w.Release] = r
 			out = append(out, r)
 		}
@@ -177,6 +177,7 @@ func planRelease(m *Manifests, r *release, opts Options, f *findings) *plan {
 	}
 	user := inferLayout(m, r, opts, &errs)
 	if user == nil || errs.hasErrors() {
+		locateChartValues(r, attach, errs)
 		*f = append(*f, errs...)
 		return nil
 	}
@@ -184,15 +185,19 @@ func planRelease(m *Manifests, r *release, opts Options, f *findings) *plan {
 	errs = append(errs, report.Findings...)
 	if l != nil {
 		checkReleaseQueues(r, l, &errs)
+		checkScales(r, l, attach, &errs)
 		checkAutoscalers(m, r, l, &errs)
 	}
+	var p *plan
+	if !errs.hasErrors() {
+		var err error
+		if p, err = build(m, r, l, attach, &errs); err != nil {
+			errs.add(layout.Error, layout.Location{}, "%v", err)
+		}
+	}
+	locateChartValues(r, attach, errs)
 	*f = append(*f, errs...)
 	if errs.hasErrors() {
-		return nil
-	}
-	p, err := build(m, r, l, attach, f)
-	if err != nil {
-		f.add(layout.Error, layout.Location{}, "%v", err)
 		return nil
 	}
 	return p

@@ -123,12 +123,16 @@ func ScaledObjectFor(l *layout.Layout, w layout.Workload, target string) (*kedav
 		ObjectMeta: objectMeta(l, target, layout.SidekiqSelectorLabels(l.Release.Name, w.Name)),
 		Spec: kedav1alpha1.ScaledObjectSpec{
 			ScaleTargetRef:  &kedav1alpha1.ScaleTarget{APIVersion: "apps/v1", Kind: "Deployment", Name: target},
-			PollingInterval: ptr.To(a.PollingInterval),
-			CooldownPeriod:  ptr.To(a.CooldownPeriod),
 			MinReplicaCount: ptr.To(a.MinReplicas),
 			MaxReplicaCount: ptr.To(a.MaxReplicas),
 			Triggers:        triggers(l, w),
 		},
+	}
+	if a.EmitsPollingInterval() {
+		so.Spec.PollingInterval = ptr.To(a.PollingInterval)
+	}
+	if a.EmitsCooldownPeriod() {
+		so.Spec.CooldownPeriod = ptr.To(a.CooldownPeriod)
 	}
 	if a.FailureThreshold > 0 {
 		so.Spec.Fallback = &kedav1alpha1.Fallback{FailureThreshold: a.FailureThreshold, Replicas: a.FallbackReplicas}
