@@ -26,9 +26,11 @@ build:
 # test runs every test; when the platform rig is prepared (make rig-prepare, or make e2e once)
 # it runs the rig checks too, and the loop scenarios when the loop's parts are prepared as well.
 # .ci/run prepares both, so CI always runs them.
+# -timeout: the release snapshot and the real-chart tests take minutes on a loaded 2-core
+# machine; go test's default of 10 min per package is too tight there.
 test: tools build
 	$(GO) vet ./...
-	$(GO) test ./...
+	$(GO) test -timeout 30m ./...
 	@if test/e2e/rig.sh ready; then $(MAKE) --no-print-directory e2e; \
 	else echo "make test: the platform rig is not prepared, so its checks did not run: make rig-prepare (~15 min cold) or make e2e"; fi
 	@if test/e2e/rig.sh ready loop; then $(MAKE) --no-print-directory e2e-loop; \
@@ -90,3 +92,16 @@ $(HELMFILE):
 	  -ldflags "-s -w -X go.szostok.io/version.version=$(HELMFILE_VERSION)" . && mv $@.tmp $@
 
 -include test/e2e/e2e.mk
+
+# fuzz runs every fuzz target for FUZZTIME each (make fuzz FUZZTIME=5m); make test runs their
+# seeds (testdata/fuzz) as ordinary tests. A crasher lands in the package's testdata/fuzz:
+# commit it as a regression seed with the fix.
+FUZZTIME ?= 30s
+FUZZ_TARGETS := ./pkg/render:FuzzLayout ./pkg/postrender:FuzzPostRender ./internal/krm:FuzzKRM \
+	./internal/lint:FuzzLint ./internal/sidekiq:FuzzStatusParsers ./internal/sidekiq:FuzzEnqueuedAt \
+	./internal/chartvalues:FuzzYAML
+.PHONY: fuzz
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t##*:}; \
+	echo "fuzz: $$name ($$pkg) for $(FUZZTIME)"; \
+	$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg; done

@@ -16,6 +16,10 @@ type chartValuesFlags struct {
 	// deployments is the removed --deployments flag, kept hidden so that using it says what
 	// to do instead of "unknown flag".
 	deployments bool
+	// outDir, when set, receives both halves of the GitOps path without exec (see gitOpsFiles).
+	outDir string
+	// gitops names the tool whose replica-field handling goes into outDir: argocd or flux.
+	gitops string
 }
 
 // errDeploymentsRemoved explains the removed --deployments flag.
@@ -39,19 +43,34 @@ stdout.
 
 The chart renders no Deployments: the official Mastodon chart runs the workers (its
 mastodon.sidekiq.workers, with the layout's names, queues and concurrency). Install into the
-layout's metadata.namespace with -n.`,
+layout's metadata.namespace with -n.
+
+With --out-dir DIR, chart-values writes both halves for Argo CD or Flux without exec:
+DIR/mastodon-values.yaml (the official chart's mastodon.sidekiq.workers for the layout, the same
+fields in mastodon/chart and mastodon/helm-charts), DIR/mastoscale-values.yaml (the values above)
+and, with --gitops argocd, DIR/argocd-application.yaml (ignoreDifferences on /spec/replicas of the
+scaled Deployments, RespectIgnoreDifferences=true) or, with --gitops flux,
+DIR/flux-helmrelease.yaml (a postRenderers patch removing /spec/replicas from them).`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error { return runChartValues(s, f) },
 	}
 	f.layout.register(cmd)
 	cmd.Flags().BoolVar(&f.deployments, "deployments", false, "removed: the chart renders no Deployments")
 	_ = cmd.Flags().MarkHidden("deployments")
+	cmd.Flags().StringVar(&f.outDir, "out-dir", "", "write mastodon-values.yaml, mastoscale-values.yaml and the --gitops file into this directory")
+	cmd.Flags().StringVar(&f.gitops, "gitops", "", "with --out-dir: also write the replica handling of argocd or flux")
 	return cmd
 }
 
 func runChartValues(s Streams, f *chartValuesFlags) error {
 	if f.deployments {
 		return errDeploymentsRemoved
+	}
+	if f.gitops != "" && f.outDir == "" {
+		return errors.New("--gitops writes a file: give --out-dir DIR too")
+	}
+	if f.gitops != "" && f.gitops != chartvalues.ArgoCD && f.gitops != chartvalues.Flux {
+		return fmt.Errorf("--gitops %q: give %s or %s", f.gitops, chartvalues.ArgoCD, chartvalues.Flux)
 	}
 	l, name, err := f.layout.load()
 	if err != nil {
@@ -70,12 +89,17 @@ func runChartValues(s Streams, f *chartValuesFlags) error {
 	if !autoscalesAny(l) {
 		fmt.Fprintf(s.ErrOut, "mastoscale: %s autoscales no worker, so the chart will render nothing: give a worker an autoscale block\n", name)
 	}
+	if f.outDir != "" {
+		return writeGitOps(s, f, l, name, command, out)
+	}
 	_, err = s.Out.Write(out)
 	return err
 }
 
+// autoscalesAny reports whether the defaulted layout (a preset's workers included) autoscales a
+// worker.
 func autoscalesAny(l *layout.SidekiqLayout) bool {
-	for _, w := range l.Spec.Workers {
+	for _, w := range layout.Default(layout.Clone(l)).Spec.Workers {
 		if w.Autoscale != nil {
 			return true
 		}

@@ -25,6 +25,8 @@ func TestChartValues(t *testing.T) {
 		{"warnings", "chart-values -f " + filepath.Join(dir, "warnings.yaml")},
 		{"preset", "chart-values --preset chart-default --mastodon-version 4.3"},
 		{"invalid", "chart-values -f " + filepath.Join(dir, "invalid.yaml")},
+		{"gitops-without-out-dir", "chart-values --preset split --gitops flux"},
+		{"gitops-unknown", "chart-values --preset split --out-dir x --gitops jenkins"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

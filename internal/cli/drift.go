@@ -2,14 +2,14 @@ package cli
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/mastoscale/mastoscale/internal/drift"
+	"github.com/mastoscale/mastoscale/pkg/postrender"
 )
 
 // checkDrift compares the committed file with the rendered data and reports the difference.
 func checkDrift(s Streams, path string, rendered []byte, regenerate string) error {
-	committed, err := os.ReadFile(path)
+	committed, err := postrender.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("reading %s: %w", path, err)
 	}

@@ -2,9 +2,9 @@ package cli
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/mastoscale/mastoscale/internal/krm"
 	"github.com/mastoscale/mastoscale/pkg/layout"
@@ -52,11 +52,14 @@ func runFn(s Streams, f *fnFlags, args []string) error {
 	case len(args) > 0:
 		return runStandalone(s, args)
 	}
-	data, err := io.ReadAll(s.In)
+	data, err := postrender.ReadInput(s.In)
 	if err != nil {
 		return fmt.Errorf("reading the ResourceList: %w", err)
 	}
 	out, results, err := krm.Run(data)
+	if errors.Is(err, postrender.ErrTooLarge) {
+		return err
+	}
 	if err != nil {
 		return fmt.Errorf("%w: kustomize and kpt send a ResourceList on stdin; to run on files, give the layout and the manifests as arguments", err)
 	}
@@ -122,9 +125,9 @@ func readManifests(s Streams, paths []string) ([]byte, error) {
 		var data []byte
 		var err error
 		if p == "-" {
-			data, err = io.ReadAll(s.In)
+			data, err = postrender.ReadInput(s.In)
 		} else {
-			data, err = os.ReadFile(p)
+			data, err = postrender.ReadFile(p)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("reading manifests: %w", err)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/mastoscale/mastoscale/internal/lint"
 	"github.com/mastoscale/mastoscale/pkg/layout"
+	"github.com/mastoscale/mastoscale/pkg/postrender"
 	"github.com/spf13/cobra"
 )
 
@@ -197,7 +198,7 @@ func readLintSources(paths []string, stdin io.Reader) ([]lint.Source, error) {
 		switch info, statErr := os.Stat(p); {
 		case p == "-":
 			var data []byte
-			if data, err = io.ReadAll(stdin); err != nil {
+			if data, err = postrender.ReadInput(stdin); err != nil {
 				return nil, fmt.Errorf("reading stdin: %w", err)
 			}
 			err = read(stdinName, data)
@@ -207,7 +208,7 @@ func readLintSources(paths []string, stdin io.Reader) ([]lint.Source, error) {
 			err = readLintDir(p, read)
 		default:
 			var data []byte
-			if data, err = os.ReadFile(p); err == nil {
+			if data, err = postrender.ReadFile(p); err == nil {
 				err = read(p, data)
 			}
 		}
@@ -234,7 +235,7 @@ func readLintDir(dir string, read func(string, []byte) error) error {
 		if ext := filepath.Ext(path); ext != ".yaml" && ext != ".yml" {
 			return nil
 		}
-		data, err := os.ReadFile(path)
+		data, err := postrender.ReadFile(path)
 		if err != nil {
 			return err
 		}

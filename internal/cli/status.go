@@ -52,8 +52,8 @@ that uses, and warns when the live processes differ from the layout.
 
 The URL is redis://[user@]host[:port][/db] or rediss:// for TLS, without a password: the
 password comes from --password-file, or the environment variable --password-env names
-(default: the first non-empty of MASTOSCALE_REDIS_PASSWORD, SIDEKIQ_REDIS_PASSWORD and
-REDIS_PASSWORD).
+(default: MASTOSCALE_REDIS_PASSWORD, else the one Mastodon reads for Sidekiq's Redis:
+SIDEKIQ_REDIS_PASSWORD when SIDEKIQ_REDIS_HOST is set, else REDIS_PASSWORD).
 
 --record FILE appends a trace for the simulator: CSV "time,queue,enqueued", one row per second
 and queue, with time in whole seconds since the recording started and enqueued the jobs pushed
@@ -114,7 +114,7 @@ func runStatus(cmd *cobra.Command, s Streams, f *statusFlags) error {
 	if !f.watch && f.record == "" {
 		snap, err := readSnapshot(ctx, client, addr, read, statusClock())
 		if err != nil {
-			return redisFailed(s, err)
+			return redisFailed(s, conn.Explain(err))
 		}
 		return writeStatus(s.Out, f.output, status.Compute(snap, l))
 	}

@@ -116,9 +116,11 @@ func TestStatusPassword(t *testing.T) {
 
 	t.Setenv("SIDEKIQ_REDIS_PASSWORD", "s3cret")
 	t.Setenv("REDIS_PASSWORD", "wrong")
+	t.Setenv("SIDEKIQ_REDIS_HOST", "sidekiq-redis")
 	_, stderr, code = run(t, "status", "--redis", url)
-	assert.Equal(t, 0, code, "SIDEKIQ_REDIS_PASSWORD beats REDIS_PASSWORD: %s", stderr)
+	assert.Equal(t, 0, code, "with SIDEKIQ_REDIS_HOST, Mastodon reads SIDEKIQ_REDIS_PASSWORD: %s", stderr)
 
+	t.Setenv("SIDEKIQ_REDIS_HOST", "")
 	t.Setenv("SIDEKIQ_REDIS_PASSWORD", "")
 	t.Setenv("OUR_SECRET", "s3cret")
 	_, stderr, code = run(t, "status", "--redis", url, "--password-env", "OUR_SECRET")

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/mastoscale/mastoscale/pkg/postrender"
 	"sigs.k8s.io/kustomize/kyaml/kio"
 	"sigs.k8s.io/kustomize/kyaml/kio/kioutil"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
@@ -35,6 +36,9 @@ var errNotResourceList = errors.New("not a ResourceList")
 // a block sequence (flow style, JSON) is not located: spans stay nil and the output is
 // written from the nodes.
 func readResourceList(data []byte) (*resourceList, error) {
+	if err := postrender.CheckSize(data); err != nil {
+		return nil, err
+	}
 	root, err := yaml.Parse(string(data))
 	if err != nil {
 		return nil, fmt.Errorf("reading the ResourceList: %w", err)
@@ -50,6 +54,9 @@ func readResourceList(data []byte) (*resourceList, error) {
 		for _, c := range f.Value.YNode().Content {
 			rl.items = append(rl.items, yaml.NewRNode(c))
 		}
+	}
+	if len(rl.items) > postrender.MaxDocuments {
+		return nil, fmt.Errorf("%w: this one holds %d items", postrender.ErrTooLarge, len(rl.items))
 	}
 	rl.locate()
 	return rl, nil

@@ -39,5 +39,7 @@
 //	sidekiq-args              warning  the Sidekiq command cannot be read fully (e.g. -C config file),
 //	                                   so the checks that need its queues or timeout are skipped
 //	mastodon-version          warning  a check needs the Mastodon version and neither the image tag
-//	                                   nor app.kubernetes.io/version tells it
+//	                                   nor app.kubernetes.io/version tells it, or the image names
+//	                                   none (latest, a digest) and the chart version's appVersion
+//	                                   is assumed
 package lint

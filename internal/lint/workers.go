@@ -30,6 +30,10 @@ func (c *checker) checkWorker(w *postrender.Worker) {
 			}
 		}
 	}
+	if w.VersionAssumed != "" && c.opts.MastodonVersion == nil {
+		c.add(w.Object, layout.Warning, RuleMastodonVersion, w.ContainerPath()+".image",
+			"image %q names no Mastodon version (latest, a digest), so lint assumes %s: pass --mastodon-version if the image runs another", w.Image, w.VersionAssumed)
+	}
 	if e, ok := w.Env[layout.EnvRedisNamespace]; ok && !(e.Literal && e.Value == "") {
 		if _, known := c.version(w); !known {
 			c.add(w.Object, layout.Warning, RuleMastodonVersion, c.envField(w, layout.EnvRedisNamespace),

@@ -65,7 +65,8 @@ errors are gRPC errors, so KEDA applies the ScaledObject's fallback. The health 
 
 The Redis URL is redis://[user@]host[:port][/db] or rediss:// for TLS, without a password: the
 password comes from --password-file, or the environment variable --password-env names (default:
-the first non-empty of MASTOSCALE_REDIS_PASSWORD, SIDEKIQ_REDIS_PASSWORD and REDIS_PASSWORD).`,
+MASTOSCALE_REDIS_PASSWORD, else the one Mastodon reads for Sidekiq's Redis: SIDEKIQ_REDIS_PASSWORD
+when SIDEKIQ_REDIS_HOST is set, else REDIS_PASSWORD).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)

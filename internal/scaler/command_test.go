@@ -85,7 +85,7 @@ func TestCommandAuthModes(t *testing.T) {
 	t.Run("requirepass from Mastodon's env var", func(t *testing.T) {
 		addr := testutil.RedisServer(t, "--requirepass", "s3cret")
 		plantIngress(t, redis.NewClient(&redis.Options{Addr: addr, Password: "s3cret"}), "")
-		v, err := latencyOf(t, command(t, map[string]string{"SIDEKIQ_REDIS_PASSWORD": "s3cret", "REDIS_PASSWORD": "wrong"}, "--redis", "redis://"+addr))
+		v, err := latencyOf(t, command(t, map[string]string{"SIDEKIQ_REDIS_HOST": "sidekiq-redis", "SIDEKIQ_REDIS_PASSWORD": "s3cret", "REDIS_PASSWORD": "wrong"}, "--redis", "redis://"+addr))
 		require.NoError(t, err)
 		assert.InDelta(t, 42.25, v, 1e-6)
 		_, err = latencyOf(t, command(t, nil, "--redis", "redis://"+addr))
@@ -113,7 +113,7 @@ func TestCommandAuthModes(t *testing.T) {
 		master := testutil.RedisServer(t, append(acl, "--requirepass", "admin")...)
 		sentinel := testutil.RedisSentinel(t, "mymaster", master, "admin", "--requirepass", "watchpw")
 		plantIngress(t, redis.NewClient(&redis.Options{Addr: master, Password: "admin"}), "")
-		c := command(t, map[string]string{"MASTOSCALE_REDIS_PASSWORD": "s3cret", "SIDEKIQ_REDIS_SENTINEL_PASSWORD": "watchpw"},
+		c := command(t, map[string]string{"MASTOSCALE_REDIS_PASSWORD": "s3cret", "SIDEKIQ_REDIS_SENTINELS": "sentinel:26379", "SIDEKIQ_REDIS_SENTINEL_PASSWORD": "watchpw"},
 			"--redis", "redis://mastoscale@mymaster", "--sentinels", sentinel)
 		v, err := latencyOf(t, c)
 		require.NoError(t, err)

@@ -1,10 +1,12 @@
 package sidekiq
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"strconv"
@@ -191,6 +193,28 @@ func (c Connection) tlsConfig(on bool, host string) (*tls.Config, error) {
 		cfg.RootCAs = pool
 	}
 	return cfg, nil
+}
+
+// Explain adds to an error of a reading through c what may have caused it: a TLS URL
+// (rediss://) to a Redis port that speaks plain TCP (the handshake times out or is refused), or
+// a plain URL to a port that expects TLS (the server hangs up).
+func (c Connection) Explain(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ne net.Error
+	timeout := errors.As(err, &ne) && ne.Timeout() || errors.Is(err, context.DeadlineExceeded)
+	closed := errors.Is(err, io.EOF) || strings.Contains(err.Error(), "connection reset")
+	if strings.HasPrefix(c.URL, "rediss://") {
+		if timeout || closed || strings.Contains(err.Error(), "tls:") {
+			return fmt.Errorf("%w (the URL is rediss://, so the connection starts with a TLS handshake: if this Redis port is plain TCP, use redis://)", err)
+		}
+		return err
+	}
+	if closed || timeout {
+		return fmt.Errorf("%w (if this Redis port expects TLS, use rediss://)", err)
+	}
+	return err
 }
 
 // redact prints u without user information.

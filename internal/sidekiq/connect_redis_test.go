@@ -53,7 +53,20 @@ func TestConnectionFlags(t *testing.T) {
 	}
 	c, err := parse("--redis", "redis://r")
 	require.NoError(t, err)
-	assert.Equal(t, "sidekiq", c.Password, "SIDEKIQ_REDIS_PASSWORD beats REDIS_PASSWORD; empty ones are skipped")
+	assert.Equal(t, "redis", c.Password, "without SIDEKIQ_REDIS_HOST Mastodon reads REDIS_PASSWORD; empty ones are skipped")
+	env["SIDEKIQ_REDIS_HOST"] = " "
+	c, err = parse("--redis", "redis://r")
+	require.NoError(t, err)
+	assert.Equal(t, "redis", c.Password, "a blank SIDEKIQ_REDIS_HOST is unset, as in Mastodon")
+	env["SIDEKIQ_REDIS_HOST"] = "sk-redis"
+	c, err = parse("--redis", "redis://r")
+	require.NoError(t, err)
+	assert.Equal(t, "sidekiq", c.Password, "with SIDEKIQ_REDIS_HOST Mastodon reads SIDEKIQ_REDIS_PASSWORD")
+	delete(env, "SIDEKIQ_REDIS_PASSWORD")
+	c, err = parse("--redis", "redis://r")
+	require.NoError(t, err)
+	assert.Empty(t, c.Password, "and never falls back to REDIS_PASSWORD")
+	env["SIDEKIQ_REDIS_PASSWORD"] = "sidekiq"
 	c, err = parse("--redis", "redis://r", "--password-env", "MINE")
 	require.NoError(t, err)
 	assert.Equal(t, "mine", c.Password)

@@ -40,3 +40,27 @@ func FuzzEnqueuedAt(f *testing.F) {
 		}
 	})
 }
+
+// FuzzStatusParsers: what status and the scaler read from Redis (a process's heartbeat hash and
+// identity, a job's payload, a work entry) is parsed without a panic; a timestamp read is a
+// plausible one (2000 to 2200), a process read has the identity it was read under.
+func FuzzStatusParsers(f *testing.F) {
+	f.Add("web-1:7:abc", `{"hostname":"web-1","pid":7,"concurrency":25,"queues":["push","pull"],"identity":"web-1:7:abc","version":"8.0.8"}`,
+		"3", "1795464000.5", "false", "", `{"queue":"push","payload":"{\"enqueued_at\":1795464000.25}","run_at":1795464000}`)
+	f.Add("mastodon-sidekiq-default-7d9f8b6c5-x2x9z:1:0123456789ab", `{"hostname":"h","concurrency":-1}`, "-1", "1e300", "true", "99999999999", `{}`)
+	f.Fuzz(func(t *testing.T, identity, info, busy, beat, quiet, concurrency, work string) {
+		p, err := ParseProcess(identity, Heartbeat{Info: info, Busy: busy, Beat: beat, Quiet: quiet, Concurrency: concurrency})
+		if err == nil && p.Identity != identity {
+			t.Fatalf("process read as %q, not %q", p.Identity, identity)
+		}
+		if err == nil && !p.Beat.IsZero() && (p.Beat.Year() < 2000 || p.Beat.Year() > 2200) {
+			t.Fatalf("beat %q read as %v", beat, p.Beat)
+		}
+		if at, ok := EnqueuedAt(work); ok && (at.Year() < 2000 || at.Year() > 2200) {
+			t.Fatalf("enqueued_at of %q read as %v", work, at)
+		}
+		_, _ = WorkQueue(work)
+		_ = HostnameOf(identity)
+		_ = IsPodOf(HostnameOf(identity), "mastodon-sidekiq-default")
+	})
+}

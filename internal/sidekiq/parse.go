@@ -14,6 +14,9 @@ import (
 // the year 5138 and 1e11 milliseconds in 1973, so no real timestamp is ambiguous.
 const millisThreshold = 1e11
 
+// The range of plausible timestamps, in seconds: 2000-01-01 to 2200-01-01.
+const minEpoch, maxEpoch = 946684800, 7258118400
+
 // EnqueuedAt returns the `enqueued_at` of a Sidekiq job payload, in either format, detected
 // per job so a queue holding jobs of both Sidekiq versions (mid-upgrade) reads right.
 func EnqueuedAt[T string | []byte](job T) (time.Time, bool) {
@@ -28,6 +31,11 @@ func EnqueuedAt[T string | []byte](job T) (time.Time, bool) {
 func epoch(s string) (time.Time, bool) {
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil || f <= 0 || math.IsInf(f, 0) || math.IsNaN(f) {
+		return time.Time{}, false
+	}
+	// A time before 2000 or after 2200 is no Sidekiq timestamp (1e-300, 1e300, a corrupt job):
+	// read as none rather than as a wait of 56 or 292 years.
+	if f < minEpoch || (f > maxEpoch && f < minEpoch*1000) || f > maxEpoch*1000 {
 		return time.Time{}, false
 	}
 	if f > millisThreshold {

@@ -95,14 +95,19 @@ func readLists(ctx context.Context, c *redis.Client, keys sidekiq.Keys, names []
 		processed = p.Get(ctx, keys.Of(sidekiq.KeyProcessed))
 		return nil
 	})
+	for i := range names {
+		if _, err := cmds[i].read.Result(); err != nil {
+			return err // names the queue's key
+		}
+	}
+	if err := counterErr(keys, retry, sched, dead, processed); err != nil {
+		return err
+	}
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return fmt.Errorf("reading the queues: %w", err)
 	}
 	for i, q := range names {
-		queue, err := cmds[i].read.Result()
-		if err != nil {
-			return err
-		}
+		queue, _ := cmds[i].read.Result()
 		s := QueueSample{Backlog: queue.Backlog, OldestEnqueuedAt: queue.OldestEnqueuedAt, Busy: busyByQueue[q], MarkerIndex: -1}
 		s.Head = cmds[i].head.Val()
 		if m := cmds[i].marker; m != nil {
@@ -198,4 +203,22 @@ func uniqueSorted(s []string) []string {
 	out := slices.Clone(s)
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// counterErr names the key of Sidekiq's counters that could not be read: a `retry`, `schedule`
+// or `dead` that is not a sorted set (WRONGTYPE), or a `stat:processed` that is not a string,
+// is not Sidekiq's, and reading it as 0 would hide that.
+func counterErr(keys sidekiq.Keys, retry, sched, dead *redis.IntCmd, processed *redis.StringCmd) error {
+	for _, c := range []struct {
+		key string
+		err error
+	}{{sidekiq.KeyRetry, retry.Err()}, {sidekiq.KeySchedule, sched.Err()}, {sidekiq.KeyDead, dead.Err()}} {
+		if c.err != nil {
+			return fmt.Errorf("reading %q (Sidekiq keeps it as a sorted set): %w: is this Sidekiq's Redis, database and namespace?", keys.Of(c.key), c.err)
+		}
+	}
+	if err := processed.Err(); err != nil && !errors.Is(err, redis.Nil) {
+		return fmt.Errorf("reading %q (Sidekiq keeps it as a string): %w: is this Sidekiq's Redis, database and namespace?", keys.Of(sidekiq.KeyProcessed), err)
+	}
+	return nil
 }

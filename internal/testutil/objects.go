@@ -1,9 +1,11 @@
 package testutil
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/mastoscale/mastoscale/internal/drift"
+	"sigs.k8s.io/yaml"
 )
 
 // AssertSameObjects checks that two manifest streams hold the same Kubernetes objects, compared
@@ -46,4 +48,59 @@ func dropNulls(v any) {
 			dropNulls(e)
 		}
 	}
+}
+
+// Document is one document of a manifest stream, with what identifies it.
+type Document struct {
+	APIVersion, Kind, Name string
+	// Text is the document as written, without its separator, ending in a newline.
+	Text string
+}
+
+// Documents splits a stream (as helm, kustomize or mastoscale write it) into its documents.
+func Documents(t testing.TB, stream []byte) []Document {
+	t.Helper()
+	var docs []Document
+	for _, text := range strings.Split("\n"+string(stream), "\n---\n") {
+		if strings.TrimSpace(text) == "" {
+			continue
+		}
+		var m struct {
+			APIVersion string `json:"apiVersion"`
+			Kind       string `json:"kind"`
+			Metadata   struct {
+				Name string `json:"name"`
+			} `json:"metadata"`
+		}
+		if err := yaml.Unmarshal([]byte(text), &m); err != nil {
+			t.Fatalf("a document of the stream: %v\n%s", err, text)
+		}
+		if m.Kind == "" {
+			continue // only comments
+		}
+		docs = append(docs, Document{m.APIVersion, m.Kind, m.Metadata.Name, strings.TrimPrefix(strings.TrimSuffix(text, "\n"), "\n") + "\n"})
+	}
+	return docs
+}
+
+// Join writes documents back as one stream, each after a `---` line.
+func Join(docs []Document) []byte {
+	var b strings.Builder
+	for _, d := range docs {
+		b.WriteString("---\n" + d.Text)
+	}
+	return []byte(b.String())
+}
+
+// Generated are the documents mastoscale adds to a release, which its goldens may hold (the
+// official charts' own output is AGPL test input, never committed): KEDA objects and
+// PodDisruptionBudgets.
+func Generated(docs []Document) []Document {
+	var out []Document
+	for _, d := range docs {
+		if strings.HasPrefix(d.APIVersion, "keda.sh/") || d.Kind == "PodDisruptionBudget" {
+			out = append(out, d)
+		}
+	}
+	return out
 }

@@ -74,13 +74,12 @@ func defaultRedis(s *Spec) {
 		ref := RedisPasswordSecret(chart, s.Release.Name)
 		r.Auth = &RedisAuth{SecretName: ref.Name, PasswordKey: ref.Key}
 	}
-	if !r.Auth.Disabled {
-		if r.Auth.PasswordKey == "" {
-			r.Auth.PasswordKey = RedisPasswordSecret(chart, s.Release.Name).Key
-		}
-		if r.Auth.TriggerAuthenticationName == "" {
-			r.Auth.TriggerAuthenticationName = s.Release.Fullname + "-sidekiq-redis"
-		}
+	if !r.Auth.Disabled && r.Auth.PasswordKey == "" {
+		r.Auth.PasswordKey = RedisPasswordSecret(chart, s.Release.Name).Key
+	}
+	sentinelAuth := r.Sentinel != nil && r.Sentinel.Auth != nil
+	if (!r.Auth.Disabled || sentinelAuth) && r.Auth.TriggerAuthenticationName == "" {
+		r.Auth.TriggerAuthenticationName = s.Release.Fullname + "-sidekiq-redis"
 	}
 }
 

@@ -28,6 +28,7 @@ const (
 	LabelInstance  = "app.kubernetes.io/instance"
 	LabelComponent = "app.kubernetes.io/component"
 	LabelPartOf    = "app.kubernetes.io/part-of"
+	LabelVersion   = "app.kubernetes.io/version"
 
 	AppName         = "mastodon"
 	PartOfRails     = "rails"
@@ -91,6 +92,29 @@ func RedisHost(chart Chart, release string) (string, bool) {
 	return release + "-redis-master", true
 }
 
+// LabelHelmChart is the label both charts put on their objects: "<chart name>-<chart version>".
+const LabelHelmChart = "helm.sh/chart"
+
+// chartAppVersions is the appVersion of published versions of the charts, for releases whose
+// image tag (latest, a digest) names no Mastodon version. Only versions checked against the
+// published Chart.yaml are listed.
+var chartAppVersions = map[Chart]map[string]string{
+	ChartLegacy:     {"6.9.3": "v4.6.3"},
+	ChartHelmCharts: {"1.0.2": "v4.6.2"},
+}
+
+// ChartAppVersion returns the chart version a helm.sh/chart label ("mastodon-6.9.3") names and
+// that published version's appVersion; ok is false when the label names no chart version
+// listed for chart.
+func ChartAppVersion(chart Chart, label string) (chartVersion, appVersion string, ok bool) {
+	v, found := strings.CutPrefix(label, AppName+"-")
+	if !found {
+		return "", "", false
+	}
+	app, ok := chartAppVersions[chart][v]
+	return v, app, ok
+}
+
 // ParseChart accepts the chart names of Charts; an empty string means ChartLegacy.
 func ParseChart(s string) (Chart, error) {
 	if s == "" {
@@ -113,8 +137,25 @@ const (
 	EnvSidekiqRedisHost     = "SIDEKIQ_REDIS_HOST"
 	EnvSidekiqRedisPort     = "SIDEKIQ_REDIS_PORT"
 	EnvSidekiqRedisPassword = "SIDEKIQ_REDIS_PASSWORD"
+	EnvRedisPrefix          = "REDIS_"
+	EnvSidekiqRedisPrefix   = "SIDEKIQ_REDIS_"
 	EnvDBPool               = "DB_POOL"
 )
+
+// SidekiqRedisPrefix is the prefix of the variables Mastodon reads Sidekiq's Redis from, given
+// which variables are set and not blank: SIDEKIQ_REDIS_ once SIDEKIQ_REDIS_URL,
+// SIDEKIQ_REDIS_HOST or SIDEKIQ_REDIS_SENTINELS is (and then only SIDEKIQ_REDIS_PASSWORD,
+// _USER, _SENTINEL_USERNAME, _SENTINEL_PASSWORD: no fallback to REDIS_PASSWORD), else REDIS_
+// (an empty SIDEKIQ_REDIS_HOST, as the legacy chart renders with redis.sidekiq.enabled and no
+// hostname, falls back to the main Redis's variables, all of them).
+func SidekiqRedisPrefix(set func(name string) bool) string {
+	for _, v := range []string{"URL", "HOST", "SENTINELS"} {
+		if set(EnvSidekiqRedisPrefix + v) {
+			return EnvSidekiqRedisPrefix
+		}
+	}
+	return EnvRedisPrefix
+}
 
 // SidekiqDefaultTimeout is Sidekiq's `-t`: how long a stopping process waits for running jobs
 // before it pushes them back. A pod's terminationGracePeriodSeconds must exceed it.

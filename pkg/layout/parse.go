@@ -17,6 +17,9 @@ import (
 // Parse decodes one SidekiqLayout document strictly: an unknown or duplicate field is an
 // error naming its path and line. Parse neither defaults nor validates.
 func Parse(data []byte) (*SidekiqLayout, error) {
+	if line, col, b, bad := InvalidUTF8(data); bad {
+		return nil, fmt.Errorf("parsing layout: line %d, column %d: byte 0x%02x is not UTF-8: a layout is UTF-8 text", line, col, b)
+	}
 	var root kyaml.Node
 	dec := kyaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&root); err != nil && !errors.Is(err, io.EOF) {
@@ -35,6 +38,9 @@ func Parse(data []byte) (*SidekiqLayout, error) {
 	if doc := document(&root); doc.Kind != kyaml.MappingNode {
 		return nil, fmt.Errorf("parsing layout: line %d: a layout is a mapping with apiVersion, kind and spec", doc.Line)
 	}
+	if errs := nonNumbers(document(&root), ""); len(errs) > 0 {
+		return nil, fmt.Errorf("parsing layout: %w", errors.Join(errs...))
+	}
 	js, err := yaml.YAMLToJSON(data)
 	if err != nil {
 		return nil, fmt.Errorf("parsing layout: %w", err)
@@ -42,7 +48,7 @@ func Parse(data []byte) (*SidekiqLayout, error) {
 	var l SidekiqLayout
 	strict, err := kjson.UnmarshalStrict(js, &l)
 	if err != nil {
-		return nil, fmt.Errorf("parsing layout: %w", err)
+		return nil, fmt.Errorf("parsing layout: %w", locateValue(&root, err))
 	}
 	if len(strict) > 0 {
 		errs := make([]error, len(strict))

@@ -41,8 +41,9 @@ func (r Rate) MarshalJSON() ([]byte, error) {
 // `concurrency` threads, each completing `perThread` jobs a second, works off within
 // `latency`. A queue longer than that per replica means a newly enqueued job waits longer
 // than `latency`, so it is the listLength that keeps jobs under the goal. It rounds down
-// (a listLength one job too long already breaks the goal) and is at least 1.
+// (a listLength one job too long already breaks the goal) and is at least 1; a product beyond
+// int64 saturates (Validate refuses it above MaxListLength) rather than wrapping.
 func ListLengthForLatency(concurrency int32, perThread Rate, latency time.Duration) int64 {
-	n := int64(math.Floor(float64(concurrency)*float64(perThread)*latency.Seconds() + 1e-9))
+	n := saturatingInt64(math.Floor(float64(concurrency)*float64(perThread)*latency.Seconds() + 1e-9))
 	return max(n, 1)
 }

@@ -50,13 +50,19 @@ func resolvedRedis(r *Redis) RedisTarget {
 	}
 	if r.Sentinel != nil {
 		t.SentinelMaster, t.SentinelAddresses = r.Sentinel.Master, r.Sentinel.Addresses
+		t.SentinelUsername = r.Sentinel.Username
+		if a := r.Sentinel.Auth; a != nil {
+			t.SentinelAuth = RedisSecret{Name: a.SecretName, PasswordKey: a.PasswordKey, UsernameKey: a.UsernameKey}
+		}
 	}
 	if r.TLS != nil {
 		t.TLS, t.UnsafeSSL = r.TLS.Enabled, r.TLS.Enabled && r.TLS.UnsafeSSL
 	}
 	if a := r.Auth; a != nil && !a.Disabled {
 		t.Auth = RedisSecret{Name: a.SecretName, PasswordKey: a.PasswordKey, UsernameKey: a.UsernameKey}
-		t.TriggerAuthentication = a.TriggerAuthenticationName
+	}
+	if r.Auth != nil && (t.Auth.Name != "" || t.SentinelAuth.Name != "") {
+		t.TriggerAuthentication = r.Auth.TriggerAuthenticationName
 	}
 	return t
 }

@@ -39,6 +39,10 @@ type RedisTarget struct {
 	Address           string
 	SentinelMaster    string
 	SentinelAddresses []string
+	// SentinelUsername and SentinelAuth are the sentinels' own credentials (SentinelAuth.Name
+	// is "" when they need none).
+	SentinelUsername string
+	SentinelAuth     RedisSecret
 	// DatabaseIndex is SIDEKIQ_REDIS_DB / REDIS_DB, stated when HasDatabaseIndex (a stated 0
 	// is rendered too).
 	DatabaseIndex    int32
@@ -49,7 +53,8 @@ type RedisTarget struct {
 	// Namespace is REDIS_NAMESPACE (Mastodon 4.3 and older).
 	Namespace string
 	// Auth is the Secret with the password and, optionally, the username; Auth.Name is ""
-	// when Redis needs no password.
+	// when Redis needs no password. TriggerAuthentication is "" when neither Redis nor the
+	// sentinels need credentials.
 	Auth                  RedisSecret
 	TriggerAuthentication string
 }

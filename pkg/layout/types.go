@@ -111,8 +111,22 @@ type RedisAuth struct {
 type Sentinel struct {
 	Master    string   `json:"master"`
 	Addresses []string `json:"addresses"`
+	// Username is the sentinels' own ACL user (SIDEKIQ_REDIS_SENTINEL_USERNAME; KEDA's
+	// sentinelUsername), when it is not secret. Use Auth.UsernameKey otherwise.
+	Username string `json:"username,omitempty"`
+	// Auth references the Secret with the sentinels' own password
+	// (SIDEKIQ_REDIS_SENTINEL_PASSWORD; KEDA's sentinelPassword), handed to KEDA by the same
+	// TriggerAuthentication as Redis's. Unset: the sentinels need none.
+	Auth *SentinelAuth `json:"auth,omitempty"`
 	// Password is refused like Redis.Password.
 	Password string `json:"password,omitempty"`
+}
+
+// SentinelAuth references the Secret with the sentinels' own credentials.
+type SentinelAuth struct {
+	SecretName  string `json:"secretName"`
+	PasswordKey string `json:"passwordKey"`
+	UsernameKey string `json:"usernameKey,omitempty"`
 }
 
 // Database is the Postgres connection budget.

@@ -55,6 +55,7 @@ func Validate(l *SidekiqLayout) Report {
 	v, versionOK := validateVersion(&r, l.Spec.MastodonVersion, spec.Child("mastodonVersion"))
 	validateRelease(&r, l.Spec.Release, spec.Child("release"))
 	validateRedis(&r, &l.Spec, spec.Child("redis"))
+	validateCredentials(&r, &l.Spec, spec)
 	validatePreset(&r, &l.Spec, v, spec.Child("preset"))
 	validateWorkers(&r, &l.Spec, v, versionOK, spec.Child("workers"))
 	validateDatabase(&r, l.Spec.Database, spec.Child("database"))
@@ -127,16 +128,7 @@ func validateRedis(r *problems, s *Spec, path *field.Path) {
 		r.errorf(path.Child("databaseIndex"), *red.DatabaseIndex, "must be 0 or more")
 	}
 	if red.Sentinel != nil {
-		sp := path.Child("sentinel")
-		if red.Sentinel.Master == "" {
-			r.add(Error, field.Required(sp.Child("master"), "name the master set (SIDEKIQ_REDIS_SENTINEL_MASTER)"))
-		}
-		if len(red.Sentinel.Addresses) == 0 {
-			r.add(Error, field.Required(sp.Child("addresses"), "list the sentinels as host:port"))
-		}
-		for i, a := range red.Sentinel.Addresses {
-			validateAddress(r, a, sp.Child("addresses").Index(i), noSecrets)
-		}
+		validateSentinel(r, red.Sentinel, path.Child("sentinel"), noSecrets)
 	}
 	if a := red.Auth; a != nil && !a.Disabled {
 		ap := path.Child("auth")
@@ -147,8 +139,10 @@ func validateRedis(r *problems, s *Spec, path *field.Path) {
 				r.errorf(ap.Child("secretName"), a.SecretName, "%s", msg)
 			}
 		}
+	}
+	if a := red.Auth; a != nil && a.TriggerAuthenticationName != "" {
 		for _, msg := range validation.IsDNS1123Subdomain(a.TriggerAuthenticationName) {
-			r.errorf(ap.Child("triggerAuthenticationName"), a.TriggerAuthenticationName, "%s", msg)
+			r.errorf(path.Child("auth", "triggerAuthenticationName"), a.TriggerAuthenticationName, "%s", msg)
 		}
 	}
 	if red.Namespace != "" {
@@ -262,6 +256,7 @@ func validateConcurrency(r *problems, w *Worker, path *field.Path) {
 }
 
 func validateScaling(r *problems, w *Worker, v MastodonVersion, versionOK bool, wp *field.Path) {
+	validateBounds(r, w, wp)
 	if w.Replicas != nil && w.Autoscale != nil {
 		r.errorf(wp.Child("replicas"), *w.Replicas, "a worker has fixed replicas or autoscale, not both: remove one")
 	}

@@ -110,6 +110,11 @@ func (s shape) shapeDeployment(d *yaml.RNode, container int) error {
 	if err := setComponent(d, layout.ComponentPrefix+s.w.Name); err != nil {
 		return err
 	}
+	if !s.attach {
+		if err := setVersionLabel(d, s.l.Version); err != nil {
+			return err
+		}
+	}
 	c, err := d.Pipe(yaml.Lookup("spec", "template", "spec", "containers", strconv.Itoa(container)))
 	if err != nil || c == nil {
 		return fmt.Errorf("deployment %s: no container %d: %v", name, container, err)
@@ -149,6 +154,29 @@ func setComponent(d *yaml.RNode, component string) error {
 			if err := setString(labels, layout.LabelComponent, component); err != nil {
 				return err
 			}
+		}
+	}
+	return nil
+}
+
+// setVersionLabel replaces an app.kubernetes.io/version label that names no Mastodon version
+// (the charts copy image.tag into it: "latest", a digest) with the version the layout runs, on
+// the Deployments split mode writes; attach leaves the chart's labels alone.
+func setVersionLabel(d *yaml.RNode, v layout.MastodonVersion) error {
+	for _, path := range [][]string{{"metadata", "labels"}, {"spec", "template", "metadata", "labels"}} {
+		labels, err := d.Pipe(yaml.Lookup(path...))
+		if err != nil || labels == nil {
+			return err
+		}
+		old := labels.Field(layout.LabelVersion)
+		if old == nil {
+			continue
+		}
+		if _, err := layout.ParseMastodonVersion(old.Value.YNode().Value); err == nil {
+			continue
+		}
+		if err := setString(labels, layout.LabelVersion, "v"+v.String()); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -2,6 +2,7 @@ package postrender
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/mastoscale/mastoscale/pkg/layout"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
@@ -56,6 +57,16 @@ func (m *Manifests) environment(w *Worker) map[string]EnvVar {
 	return env
 }
 
+// RedisPrefix is the prefix of the variables Mastodon reads this worker's Sidekiq Redis from
+// (layout.SidekiqRedisPrefix): a variable is set when it is not blank, or comes from a Secret
+// (whose value the manifests do not tell). Every door reads Sidekiq's Redis through it.
+func (w *Worker) RedisPrefix() string {
+	return layout.SidekiqRedisPrefix(func(name string) bool {
+		e, ok := w.Env[name]
+		return ok && (!e.Literal || strings.TrimSpace(e.Value) != "")
+	})
+}
+
 // envRefs lists the ConfigMaps and Secrets the worker's container reads its environment from.
 func (m *Manifests) envRefs(w *Worker) []Ref {
 	var refs []Ref
@@ -65,7 +76,13 @@ func (m *Manifests) envRefs(w *Worker) []Ref {
 			index = m.secrets
 		}
 		_, found := index[objectKey{w.Namespace, name}]
-		refs = append(refs, Ref{Kind: kind, Name: name, Field: path, Optional: optional, Found: found})
+		ref := Ref{Kind: kind, Name: name, Field: path, Optional: optional, Found: found}
+		for k := range index {
+			if ns := k.namespace; !found && k.name == name && (ref.Elsewhere == nil || ns < *ref.Elsewhere) {
+				ref.Elsewhere = &ns
+			}
+		}
+		refs = append(refs, ref)
 	}
 	base := w.ContainerPath()
 	for i, e := range elements(w.ContainerNode, "envFrom") {

@@ -10,7 +10,7 @@ import (
 // `# Source:` comments, Helm 4 with the filename annotation, hooks included or not), transforms
 // it and writes the result to out. Nothing is written when it fails.
 func Run(in io.Reader, out io.Writer, opts Options) (*Result, error) {
-	data, err := io.ReadAll(in)
+	data, err := ReadInput(in)
 	if err != nil {
 		return &Result{}, fmt.Errorf("reading the manifests: %w", err)
 	}

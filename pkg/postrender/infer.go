@@ -1,6 +1,7 @@
 package postrender
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -36,6 +37,7 @@ func (r *release) worker(name string) *Worker {
 func inferLayout(m *Manifests, r *release, opts Options, f *findings) *layout.SidekiqLayout {
 	first := r.workers[0]
 	version, versionOK := inferVersion(opts.Layout, first, f)
+	contradictions(opts.Layout, first, f)
 	var l *layout.SidekiqLayout
 	switch {
 	case opts.attach() && opts.Layout != nil:
@@ -133,11 +135,15 @@ func inferVersion(user *layout.SidekiqLayout, w *Worker, f *findings) (string, b
 	if user != nil && user.Spec.MastodonVersion != "" {
 		return user.Spec.MastodonVersion, true
 	}
+	if w.VersionAssumed != "" {
+		f.addLayout(layout.Warning, specPath.Child("mastodonVersion"), w.Ref(),
+			"image %q names no Mastodon version (a tag like latest, or a digest), so the queues are those of %s: if the image runs another version, set spec.mastodonVersion (or --mastodon-version with --preset)", w.Image, w.VersionAssumed)
+	}
 	if w.Version != "" {
 		return w.Version, true
 	}
 	f.addLayout(layout.Error, specPath.Child("mastodonVersion"), w.Ref(),
-		"cannot tell the Mastodon version from image %q or the app.kubernetes.io/version label: set spec.mastodonVersion", w.Image)
+		"cannot tell the Mastodon version from image %q, the app.kubernetes.io/version label or the chart version (label %s=%q): set spec.mastodonVersion (or --mastodon-version with --preset)", w.Image, layout.LabelHelmChart, w.Object.Labels[layout.LabelHelmChart])
 	return "", false
 }
 
@@ -185,10 +191,7 @@ func inferNamespace(l *layout.SidekiqLayout, w *Worker, f *findings) {
 // SIDEKIQ_REDIS_HOST is set, else REDIS_*.
 func inferRedis(red *layout.Redis, w *Worker, f *findings) {
 	env := w.Env
-	prefix := "REDIS_"
-	if _, ok := env[layout.EnvSidekiqRedisHost]; ok {
-		prefix = "SIDEKIQ_REDIS_"
-	}
+	prefix := w.RedisPrefix()
 	if red.Namespace == "" {
 		if ns, ok := env[layout.EnvRedisNamespace]; ok && ns.Literal {
 			red.Namespace = ns.Value
@@ -215,12 +218,17 @@ func inferRedisHost(red *layout.Redis, w *Worker, prefix string, f *findings) {
 	switch {
 	case !ok || host.Value == "" && host.Literal:
 		f.addLayout(layout.Error, redisPath.Child("host"), w.Ref(),
-			"cannot infer Sidekiq's Redis: the Sidekiq container's environment (its env and ConfigMaps) sets neither %s nor %s: set spec.redis.host",
-			layout.EnvSidekiqRedisHost, layout.EnvRedisHost)
+			"cannot infer Sidekiq's Redis: the Sidekiq container's environment (its env and ConfigMaps) sets neither %s nor %s%s: set spec.redis.host",
+			layout.EnvSidekiqRedisHost, layout.EnvRedisHost, missingRefs(w))
 		return
 	case !host.Literal:
 		f.addLayout(layout.Error, redisPath.Child("host"), w.Ref(),
 			"%sHOST comes from %s, which the post-renderer cannot read: set spec.redis.host", prefix, host.From)
+		return
+	}
+	if layout.HasUserInfo(host.Value) {
+		f.addLayout(layout.Error, redisPath.Child("host"), w.Ref(),
+			"%sHOST in %s holds user information (user:password@), which would be copied into every ScaledObject: set the chart's redis.hostname to the bare host (Sidekiq reads the password from %sPASSWORD), or set spec.redis.host", prefix, host.From, prefix)
 		return
 	}
 	red.Host = host.Value
@@ -238,6 +246,11 @@ func inferRedisHost(red *layout.Redis, w *Worker, prefix string, f *findings) {
 		}
 	}
 	if user, ok := env[prefix+"USER"]; ok && user.Literal && red.Username == "" {
+		if strings.ContainsAny(user.Value, ":@/") {
+			f.addLayout(layout.Error, redisPath.Child("username"), w.Ref(),
+				"%sUSER in %s is not a bare Redis user name (it holds ':', '@' or '/'): it would be copied into every ScaledObject; set spec.redis.username", prefix, user.From)
+			return
+		}
 		red.Username = user.Value
 	}
 }
@@ -245,6 +258,10 @@ func inferRedisHost(red *layout.Redis, w *Worker, prefix string, f *findings) {
 func inferRedisAuth(red *layout.Redis, w *Worker, prefix string, f *findings) {
 	pw, ok := w.Env[prefix+"PASSWORD"]
 	switch {
+	case !ok && prefix == layout.EnvSidekiqRedisPrefix && w.Env[layout.EnvRedisPassword].Secret != nil:
+		red.Auth = &layout.RedisAuth{Disabled: true}
+		f.addLayout(layout.Warning, redisPath.Child("auth"), w.Ref(),
+			"Sidekiq's own Redis (SIDEKIQ_REDIS_HOST) gets no SIDEKIQ_REDIS_PASSWORD, and Mastodon does not fall back to REDIS_PASSWORD for it: it is taken to need none and no TriggerAuthentication is made; if it needs one, give the pods SIDEKIQ_REDIS_PASSWORD (the legacy chart: redis.sidekiq.auth.existingSecret) and set spec.redis.auth")
 	case !ok:
 		red.Auth = &layout.RedisAuth{Disabled: true}
 		f.addLayout(layout.Info, redisPath.Child("auth"), w.Ref(),
@@ -255,4 +272,30 @@ func inferRedisAuth(red *layout.Redis, w *Worker, prefix string, f *findings) {
 	default:
 		red.Auth = &layout.RedisAuth{SecretName: pw.Secret.Name, PasswordKey: pw.Secret.Key}
 	}
+}
+
+// missingRefs names the ConfigMaps the container reads that the manifests do not hold in its
+// namespace, and where one of that name is instead, for the message of a variable not found.
+func missingRefs(w *Worker) string {
+	var out []string
+	for _, r := range w.Refs {
+		switch {
+		case r.Found || r.Kind != "ConfigMap":
+		case r.Elsewhere != nil:
+			out = append(out, fmt.Sprintf("ConfigMap %s (%s) is in namespace %s, not in the Deployment's namespace %s, so the pod cannot read it", r.Name, r.Field, nsName(*r.Elsewhere), nsName(w.Namespace)))
+		default:
+			out = append(out, fmt.Sprintf("ConfigMap %s (%s) is not in the manifests", r.Name, r.Field))
+		}
+	}
+	if len(out) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(out, "; ") + ")"
+}
+
+func nsName(ns string) string {
+	if ns == "" {
+		return `"" (the release's)`
+	}
+	return ns
 }

@@ -1,6 +1,7 @@
 package postrender
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -56,8 +57,10 @@ type Worker struct {
 	Replicas    *int32
 	GracePeriod *int64
 	// Image is the container's image; Version the Mastodon version read from its tag or the
-	// app.kubernetes.io/version label, or "" when neither tells.
+	// app.kubernetes.io/version label, else the appVersion of the chart version its
+	// helm.sh/chart label names (VersionAssumed then says so), or "" when none tells.
 	Image, Version string
+	VersionAssumed string
 	// Env is the container's environment as far as the manifests tell: literal values, values
 	// from ConfigMaps among them, and references to Secrets.
 	Env map[string]EnvVar
@@ -87,6 +90,9 @@ type Ref struct {
 	Optional bool
 	// Found tells whether the manifests hold the object (in the Deployment's namespace).
 	Found bool
+	// Elsewhere is the namespace of an object of that kind and name in another namespace when
+	// the Deployment's has none, else nil.
+	Elsewhere *string
 }
 
 type objectKey struct{ namespace, name string }
@@ -171,6 +177,9 @@ func (m *Manifests) readWorker(d *Object) *Worker {
 		}
 		w.Version = versionOf(w.Image, d.Labels["app.kubernetes.io/version"])
 		w.Env = m.environment(w)
+		if w.Version == "" {
+			w.Version, w.VersionAssumed = chartVersionOf(chartOf(w), d.Labels[layout.LabelHelmChart])
+		}
 		w.Refs = m.envRefs(w)
 		w.Sidekiq.resolveConcurrency(w.Env)
 		return w
@@ -205,6 +214,20 @@ func versionOf(image, label string) string {
 		return v.String()
 	}
 	return ""
+}
+
+// chartVersionOf is the Mastodon version the chart version named by a helm.sh/chart label
+// ships (its appVersion), with the assumption in words; "" when the chart version is unknown.
+func chartVersionOf(chart layout.Chart, label string) (string, string) {
+	chartVersion, app, ok := layout.ChartAppVersion(chart, label)
+	if !ok {
+		return "", ""
+	}
+	v, err := layout.ParseMastodonVersion(app)
+	if err != nil {
+		return "", ""
+	}
+	return v.String(), fmt.Sprintf("Mastodon %s, the appVersion of %s %s (label %s=%s)", app, chart, chartVersion, layout.LabelHelmChart, label)
 }
 
 // ContainerPath is the path of the Sidekiq container in the Deployment.

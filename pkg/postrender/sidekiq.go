@@ -129,8 +129,12 @@ func parseSidekiqArgs(args []string) Sidekiq {
 func (s *Sidekiq) number(flag string, next func() (string, bool)) *int32 {
 	v, ok := next()
 	n, err := strconv.ParseInt(v, 10, 32)
-	if !ok || err != nil || n < 0 {
-		s.Err = fmt.Sprintf("%s %q is not a number of threads or seconds", flag, v)
+	switch {
+	case ok && strings.HasPrefix(v, "$"):
+		s.Err = fmt.Sprintf("%s %q is a shell variable, set only when the container runs", flag, v)
+		return nil
+	case !ok || err != nil || n < 0:
+		s.Err = fmt.Sprintf("%s %q is not a number of threads or seconds (0 to 2147483647)", flag, v)
 		return nil
 	}
 	return ptr.To(int32(n))

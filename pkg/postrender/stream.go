@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 
+	"github.com/mastoscale/mastoscale/pkg/layout"
 	"sigs.k8s.io/kustomize/kyaml/kio"
 	"sigs.k8s.io/kustomize/kyaml/kio/kioutil"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
@@ -90,6 +91,9 @@ func splitStream(data []byte) []*document {
 // fails before anything is written. Every problem is reported, each with its document number
 // and line.
 func parseStream(data []byte) ([]*document, error) {
+	if err := CheckSize(data); err != nil {
+		return nil, err
+	}
 	docs := splitStream(data)
 	var errs []error
 	for _, d := range docs {
@@ -99,6 +103,9 @@ func parseStream(data []byte) ([]*document, error) {
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
+	}
+	if err := checkObjects(docs); err != nil {
+		return nil, err
 	}
 	return docs, nil
 }
@@ -110,6 +117,9 @@ var yamlLine = regexp.MustCompile(`line (\d+)`)
 func (d *document) parse() error {
 	if d.number == 1 && !startsWithSeparator(d.raw) && len(bytes.TrimSpace(uncommented(d.raw))) == 0 {
 		d.number = 0 // a comment before the first `---` is no document
+	}
+	if line, col, b, bad := layout.InvalidUTF8(d.raw); bad {
+		return d.errorf("line %d, column %d: byte 0x%02x is not UTF-8: manifests are UTF-8 text", d.line+line-1, col, b)
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(d.raw))
 	var n yaml.Node
@@ -127,9 +137,18 @@ func (d *document) parse() error {
 	if yaml.IsYNodeEmptyDoc(&n) {
 		return nil
 	}
+	shiftLines(&n, d.line-1)
 	d.node = yaml.NewRNode(&n)
 	d.items = listItems(d.node)
 	return nil
+}
+
+// shiftLines makes the lines of a document's nodes lines of the stream, for messages.
+func shiftLines(n *yaml.Node, by int) {
+	n.Line += by
+	for _, c := range n.Content {
+		shiftLines(c, by)
+	}
 }
 
 // absoluteLines turns the parser's document-relative line numbers into lines of the stream.

@@ -129,6 +129,7 @@ func selectReleases(m *Manifests, opts Options, f *findings) ([]*release, bool) 
 		f.add(layout.Error, layout.Location{},
 			"no Sidekiq Deployment found among %d objects: expected an apps/v1 Deployment labelled %s=%s<worker> and %s=%s running `bundle exec sidekiq`, as both official Mastodon charts render",
 			len(m.Objects), layout.LabelComponent, layout.ComponentPrefix, layout.LabelPartOf, layout.PartOfRails)
+		unreadWorkers(m, f)
 		return nil, false
 	}
 	if opts.attach() && (opts.Layout == nil || opts.Layout.Spec.Release.Name == "") {
@@ -161,6 +162,10 @@ func selectReleases(m *Manifests, opts Options, f *findings) ([]*release, bool) 
 func planRelease(m *Manifests, r *release, opts Options, f *findings) *plan {
 	var errs findings
 	attach := opts.attach()
+	if checkWorkerObjects(r, &errs); len(errs) > 0 {
+		*f = append(*f, errs...)
+		return nil
+	}
 	for _, rw := range r.workers {
 		if rw.Sidekiq.Err != "" && attach {
 			errs.addLayout(layout.Error, workersPath, rw.Ref(), "cannot read the Sidekiq command: %s: give a layout (-f) that lists the workers", rw.Sidekiq.Err)
@@ -179,6 +184,7 @@ func planRelease(m *Manifests, r *release, opts Options, f *findings) *plan {
 	errs = append(errs, report.Findings...)
 	if l != nil {
 		checkReleaseQueues(r, l, &errs)
+		checkAutoscalers(m, r, l, &errs)
 	}
 	*f = append(*f, errs...)
 	if errs.hasErrors() {

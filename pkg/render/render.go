@@ -89,16 +89,24 @@ func NeedsRedisAuthentication(l *layout.Layout) bool {
 }
 
 // TriggerAuthenticationFor renders the TriggerAuthentication that hands KEDA the Redis
-// credentials from their Secret, or nil when Redis needs none.
+// credentials from their Secret (password, username) and the sentinels' own (sentinelPassword,
+// sentinelUsername), or nil when neither needs any.
 func TriggerAuthenticationFor(l *layout.Layout) *kedav1alpha1.TriggerAuthentication {
-	a := l.Redis.Auth
-	if a.Name == "" {
+	if l.Redis.TriggerAuthentication == "" {
 		return nil
 	}
-	refs := []kedav1alpha1.AuthSecretTargetRef{{Parameter: "password", Name: a.Name, Key: a.PasswordKey}}
-	if a.UsernameKey != "" {
-		refs = append(refs, kedav1alpha1.AuthSecretTargetRef{Parameter: "username", Name: a.Name, Key: a.UsernameKey})
+	var refs []kedav1alpha1.AuthSecretTargetRef
+	add := func(password, username string, s layout.RedisSecret) {
+		if s.Name == "" {
+			return
+		}
+		refs = append(refs, kedav1alpha1.AuthSecretTargetRef{Parameter: password, Name: s.Name, Key: s.PasswordKey})
+		if s.UsernameKey != "" {
+			refs = append(refs, kedav1alpha1.AuthSecretTargetRef{Parameter: username, Name: s.Name, Key: s.UsernameKey})
+		}
 	}
+	add("password", "username", l.Redis.Auth)
+	add("sentinelPassword", "sentinelUsername", l.Redis.SentinelAuth)
 	return &kedav1alpha1.TriggerAuthentication{
 		TypeMeta:   metav1.TypeMeta{APIVersion: kedav1alpha1.SchemeGroupVersion.String(), Kind: "TriggerAuthentication"},
 		ObjectMeta: objectMeta(l, l.Redis.TriggerAuthentication, nil),
@@ -246,6 +254,9 @@ func connectionMetadata(r layout.RedisTarget) map[string]string {
 	}
 	if r.Username != "" {
 		md["username"] = r.Username
+	}
+	if r.SentinelUsername != "" {
+		md["sentinelUsername"] = r.SentinelUsername
 	}
 	return md
 }

@@ -67,6 +67,12 @@ app.kubernetes.io/managed-by: {{ .Release.Service | quote }}
 {{- range .Values.workers -}}{{- if hasKey . "autoscale" -}}true{{- end -}}{{- end -}}
 {{- end -}}
 
+{{/* "true" when the triggers authenticate (render's RedisTarget.TriggerAuthentication): Redis
+     or the sentinels need credentials; else "". */}}
+{{- define "mastoscale.triggerAuth" -}}
+{{- if or (not .auth.disabled) (and (hasKey . "sentinel") (hasKey .sentinel "auth")) -}}true{{- end -}}
+{{- end -}}
+
 {{/* "true" when a worker has redis triggers (is autoscaled, not on mastoscale's scaler), else "". */}}
 {{- define "mastoscale.anyRedisTriggers" -}}
 {{- range .Values.workers -}}{{- if and (hasKey . "autoscale") (not (hasKey (.autoscale | default dict) "externalTriggers")) -}}true{{- end -}}{{- end -}}
@@ -77,6 +83,9 @@ app.kubernetes.io/managed-by: {{ .Release.Service | quote }}
 {{- if hasKey . "sentinel" }}
 addresses: {{ join "," .sentinel.addresses | quote }}
 sentinelMaster: {{ .sentinel.master | quote }}
+{{- with .sentinel.username }}
+sentinelUsername: {{ . | quote }}
+{{- end }}
 {{- else if .address }}
 address: {{ .address | quote }}
 {{- else }}
