@@ -89,7 +89,7 @@ func checkEquivalence(t *testing.T, env string, ex example, files map[string][]b
 var differences = []string{
 	"spec.template.spec.terminationGracePeriodSeconds: post-render writes it (30 here, the pod's default, above Sidekiq's 25 s timeout); the charts have no value for it",
 	"env DB_POOL of the Sidekiq container: post-render sets it to the worker's concurrency; the charts have no per-worker env (Mastodon 4.3+ sizes the pool from the concurrency itself)",
-	"the Helm labels (helm.sh/chart, app.kubernetes.io/managed-by) charts/mastoscale puts on its own objects",
+	"the Helm labels (helm.sh/chart, app.kubernetes.io/managed-by) charts/mastoscale puts on its own objects (KEDA objects, PodDisruptionBudgets)",
 }
 
 // chartValues runs `mastoscale chart-values -f LAYOUT --out-dir DIR --gitops TOOL` and returns
@@ -207,7 +207,7 @@ func dropDifferences(m map[string]any, ignoreReplicas []string) {
 	// Both releases install into the layout's namespace: charts/mastoscale writes it, the
 	// official chart and post-render leave it to Helm.
 	delete(meta, "namespace")
-	if labels, ok := meta["labels"].(map[string]any); ok && strings.HasPrefix(m["apiVersion"].(string), "keda.sh/") {
+	if labels, ok := meta["labels"].(map[string]any); ok && (strings.HasPrefix(m["apiVersion"].(string), "keda.sh/") || m["kind"] == "PodDisruptionBudget") {
 		delete(labels, "helm.sh/chart")
 		delete(labels, "app.kubernetes.io/managed-by")
 		if len(labels) == 0 {
