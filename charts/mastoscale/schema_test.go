@@ -35,6 +35,8 @@ var onlyInSchema = map[string]bool{
 	"workers.autoscale.latencyTrigger.threshold":           true,
 	"workers.autoscale.latencyTrigger.activationThreshold": true,
 	"workers.autoscale.latencyTrigger.targetSeconds":       true,
+	"workers.autoscale.externalTriggers":                   true,
+	"scaler.objects":                                       true,
 }
 
 // TestSchemaDescribesSpec: values.schema.json has a property of the right type for every
@@ -104,6 +106,8 @@ func schemaType(typ reflect.Type) string {
 		return "number"
 	}
 	switch typ.Kind() {
+	case reflect.Float64:
+		return "number"
 	case reflect.String:
 		return "string"
 	case reflect.Bool:

@@ -60,10 +60,13 @@ func Values(l *layout.SidekiqLayout) (map[string]any, error) {
 }
 
 // addRendered writes into the values what the chart would otherwise have to compute by
-// re-implementing a rule: every queue's listLength (the queue's own, else its worker's), and
-// each latency trigger's query, threshold and activationThreshold exactly as pkg/render makes
-// them.
+// re-implementing a rule: every queue's listLength (the queue's own, else its worker's), each
+// latency trigger's query, threshold and activationThreshold, the triggers of the workers on
+// mastoscale's scaler and the scaler's own objects, exactly as pkg/render makes them.
 func addRendered(v map[string]any, l *layout.Layout) error {
+	if err := addScaler(v, l); err != nil {
+		return err
+	}
 	workers, _ := v["workers"].([]any)
 	for i, w := range l.Workers {
 		if !w.Autoscaled {
@@ -73,12 +76,18 @@ func addRendered(v map[string]any, l *layout.Layout) error {
 		for j, q := range w.Queues {
 			vw["queues"].([]any)[j].(map[string]any)["listLength"] = float64(q.ListLength)
 		}
-		if w.Scaling.LatencyExporter == "" {
+		if w.Scaling.LatencyExporter == "" && !w.UsesSidekiqScaler() {
 			continue
 		}
 		so, err := render.ScaledObjectFor(l, w, l.DeploymentName(w))
 		if err != nil {
 			return err
+		}
+		if w.UsesSidekiqScaler() {
+			if vw["autoscale"].(map[string]any)["externalTriggers"], err = asValues(so.Spec.Triggers); err != nil {
+				return err
+			}
+			continue
 		}
 		trigger := so.Spec.Triggers[len(so.Spec.Triggers)-1].Metadata
 		lt := vw["autoscale"].(map[string]any)["latencyTrigger"].(map[string]any)
@@ -89,4 +98,37 @@ func addRendered(v map[string]any, l *layout.Layout) error {
 		}
 	}
 	return nil
+}
+
+// addScaler writes the scaler's rendered objects (render.ScalerObjectsFor) into
+// scaler.objects, without a namespace: the chart puts them in the release's.
+func addScaler(v map[string]any, l *layout.Layout) error {
+	s := render.ScalerObjectsFor(l)
+	if s == nil {
+		return nil
+	}
+	var objects []any
+	for _, obj := range s.Objects() {
+		m, err := render.ToMap(obj)
+		if err != nil {
+			return err
+		}
+		delete(m["metadata"].(map[string]any), "namespace")
+		objects = append(objects, m)
+	}
+	v["scaler"].(map[string]any)["objects"] = objects
+	return nil
+}
+
+// asValues is x as Helm holds it after reading a values file: JSON types, numbers float64.
+func asValues(x any) (any, error) {
+	data, err := json.Marshal(x)
+	if err != nil {
+		return nil, fmt.Errorf("encoding values: %w", err)
+	}
+	var out any
+	if err := json.Unmarshal(data, &out); err != nil {
+		return nil, fmt.Errorf("encoding values: %w", err)
+	}
+	return out, nil
 }

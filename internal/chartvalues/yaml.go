@@ -17,7 +17,7 @@ type Options struct {
 }
 
 // order is the order of the top-level keys in the values file: the spec's, then the rest.
-var order = []string{"mastodonVersion", "release", "image", "redis", "database", "workers", WarningsKey, SealKey}
+var order = []string{"mastodonVersion", "release", "image", "redis", "database", "workers", "scaler", WarningsKey, SealKey}
 
 // YAML returns the values file of layout l: a comment saying how to install and regenerate
 // it, then Values as YAML. It checks that the file reads back (as Helm reads it) into exactly

@@ -55,6 +55,7 @@ func Default(l *SidekiqLayout) *SidekiqLayout {
 	for i := range s.Workers {
 		defaultWorker(&s.Workers[i])
 	}
+	defaultScaler(l)
 	return l
 }
 

@@ -39,6 +39,7 @@ func resolved(d *SidekiqLayout) *Layout {
 	for i := range s.Workers {
 		out.Workers = append(out.Workers, resolvedWorker(&s.Workers[i], s.Redis.Namespace))
 	}
+	out.Scaler = resolvedScaler(d)
 	return out
 }
 
@@ -103,6 +104,10 @@ func resolvedWorker(w *Worker, namespace string) Workload {
 	}
 	if t := a.LatencyTrigger; t != nil {
 		out.Scaling.LatencyExporter, out.Scaling.PrometheusAddress = t.Exporter, t.ServerAddress
+	}
+	out.Scaling.Scaler, out.Scaling.UtilizationTarget, out.Scaling.IncludeDue = a.Scaler, deref(a.UtilizationTarget), a.IncludeDue
+	if out.Scaling.Scaler == "" {
+		out.Scaling.Scaler = ScalerRedis
 	}
 	return out
 }

@@ -20,6 +20,8 @@ type Layout struct {
 	Redis    RedisTarget
 	Database Database
 	Workers  []Workload
+	// Scaler is mastoscale's external scaler, for the workers that scale with it.
+	Scaler ScalerTarget
 }
 
 // ReleaseNames are the names of the Helm release the workers belong to.
@@ -113,6 +115,12 @@ type Scaling struct {
 	// LatencyExporter and PrometheusAddress describe the latency trigger; "" without one.
 	LatencyExporter   string
 	PrometheusAddress string
+	// Scaler is ScalerRedis or ScalerSidekiq; UtilizationTarget the busy-thread fraction the
+	// Sidekiq scaler aims at, 0 without one.
+	Scaler            string
+	UtilizationTarget float64
+	// IncludeDue counts the due retries and scheduled jobs into the Sidekiq scaler's backlog.
+	IncludeDue bool
 }
 
 // ConsumesScheduler reports whether w consumes the scheduler queue.

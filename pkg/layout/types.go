@@ -47,6 +47,9 @@ type Spec struct {
 	Preset string `json:"preset,omitempty"`
 	// Workers are the Sidekiq worker groups, one Deployment each.
 	Workers []Worker `json:"workers"`
+	// Scaler is mastoscale's own KEDA external scaler, for the workers whose autoscale.scaler
+	// is "sidekiq": its Deployment (with an image) or where it already runs (an address).
+	Scaler *ScalerSpec `json:"scaler,omitempty"`
 }
 
 // Release names the Helm release (or kustomize base) the Sidekiq pods belong to.
@@ -176,6 +179,16 @@ type Autoscale struct {
 	LatencyTrigger *LatencyTrigger `json:"latencyTrigger,omitempty"`
 	// Fallback is what KEDA does when Redis cannot be read.
 	Fallback *Fallback `json:"fallback,omitempty"`
+	// Scaler is what reads the worker's metrics: "redis" (KEDA's redis scaler, the queues'
+	// length; default) or "sidekiq" (mastoscale's scaler: backlog, latency against
+	// latencyTarget, and utilization against utilizationTarget).
+	Scaler string `json:"scaler,omitempty"`
+	// UtilizationTarget is the busy-thread fraction (0 < t <= 1, e.g. 0.7) the worker is
+	// scaled to keep, with scaler "sidekiq".
+	UtilizationTarget *float64 `json:"utilizationTarget,omitempty"`
+	// IncludeDue counts the jobs of the retry and schedule sets that are due for the worker's
+	// queues into its backlog, with scaler "sidekiq": Sidekiq's poller is about to push them.
+	IncludeDue bool `json:"includeDue,omitempty"`
 }
 
 // Exporters of Sidekiq queue latency the latency trigger can query.

@@ -59,6 +59,7 @@ func Validate(l *SidekiqLayout) Report {
 	validatePreset(&r, &l.Spec, v, spec.Child("preset"))
 	validateWorkers(&r, &l.Spec, v, versionOK, spec.Child("workers"))
 	validateDatabase(&r, l.Spec.Database, spec.Child("database"))
+	validateScalerSpec(&r, l, spec.Child("scaler"))
 	rules := Check(Installation{
 		Version: v, VersionKnown: versionOK, Workloads: resolved(l).Workers,
 		Database: l.Spec.Database, Complete: len(l.Spec.Workers) > 0, Where: layoutFields{},
@@ -294,8 +295,10 @@ func validateScaling(r *problems, w *Worker, v MastodonVersion, versionOK bool, 
 	if a.ThroughputPerThread != nil && *a.ThroughputPerThread <= 0 {
 		r.errorf(ap.Child("throughputPerThread"), float64(*a.ThroughputPerThread), "must be a positive number of jobs per second per thread, e.g. 2")
 	}
-	// With a latency trigger, latencyTarget alone is its threshold and sizes nothing.
-	if (a.LatencyTarget == nil) != (a.ThroughputPerThread == nil) && (a.LatencyTrigger == nil || a.LatencyTarget == nil) {
+	// With a latency trigger (Prometheus, or the Sidekiq scaler's), latencyTarget alone is its
+	// threshold and sizes nothing.
+	latencyMeasured := a.LatencyTrigger != nil || a.Scaler == ScalerSidekiq
+	if (a.LatencyTarget == nil) != (a.ThroughputPerThread == nil) && (!latencyMeasured || a.LatencyTarget == nil) {
 		missing := "throughputPerThread"
 		if a.LatencyTarget == nil {
 			missing = "latencyTarget"
@@ -330,6 +333,7 @@ func validateScaling(r *problems, w *Worker, v MastodonVersion, versionOK bool, 
 	if t := a.LatencyTrigger; t != nil {
 		validateLatencyTrigger(r, a, v, versionOK, ap)
 	}
+	validateAutoscaleScaler(r, w, wp)
 	if b := a.Behavior; b != nil {
 		validateRules(r, b.ScaleUp, ap.Child("behavior", "scaleUp"))
 		validateRules(r, b.ScaleDown, ap.Child("behavior", "scaleDown"))

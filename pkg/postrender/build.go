@@ -62,7 +62,7 @@ func build(m *Manifests, r *release, l *layout.Layout, attach bool, f *findings)
 			p.owned[ta.Node] = true
 		}
 	}
-	if ta := render.TriggerAuthenticationFor(l); ta != nil && scaled {
+	if ta := render.TriggerAuthenticationFor(l); ta != nil && scaled && render.NeedsRedisAuthentication(l) {
 		n, err := newDocument(ta, "TriggerAuthentication", ta.Name, style, seqIndent)
 		if err != nil {
 			return nil, err
@@ -70,7 +70,36 @@ func build(m *Manifests, r *release, l *layout.Layout, attach bool, f *findings)
 		p.block = append(p.block, n)
 	}
 	p.block = append(p.block, objects...)
+	scaler, err := scalerDocuments(m, l, p, style, seqIndent)
+	if err != nil {
+		return nil, err
+	}
+	p.block = append(p.block, scaler...)
 	return p, nil
+}
+
+// scalerDocuments are the documents of mastoscale's scaler (render.ScalerObjectsFor), after
+// the workers'; the scaler's objects of an earlier run are replaced by this run's.
+func scalerDocuments(m *Manifests, l *layout.Layout, p *plan, style sourceStyle, seqIndent string) ([]*yaml.RNode, error) {
+	s := render.ScalerObjectsFor(l)
+	if s == nil {
+		return nil, nil
+	}
+	var out []*yaml.RNode
+	for _, obj := range s.Objects() {
+		kind, name := obj.GetObjectKind().GroupVersionKind().Kind, l.Scaler.Name
+		n, err := newDocument(obj, kind, name, style, seqIndent)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+		for _, o := range m.Objects {
+			if o.Kind == kind && o.Name == name && o.Namespace == l.Namespace && !o.Hook {
+				p.owned[o.Node] = true
+			}
+		}
+	}
+	return out, nil
 }
 
 // templateFor is the chart's worker a new worker of the layout is cloned from: the one it

@@ -170,6 +170,11 @@ func inferNamespace(l *layout.SidekiqLayout, w *Worker, f *findings) {
 	case ns == "":
 		f.addLayout(layout.Warning, field.NewPath("metadata", "namespace"), w.Ref(),
 			"the release's objects name no namespace (Helm installs them in the release's); the new objects follow them and %q is ignored", l.Metadata.Namespace)
+		// Only the scaler's address needs the namespace in a name: KEDA's operator dials the
+		// scaler's Service from its own. Install the release into the layout's namespace.
+		if s := l.Spec.Scaler; s != nil && s.Image != "" && s.Address == "" {
+			s.Address = layout.ScalerAddress(l.Spec.Release.Fullname, l.Metadata.Namespace)
+		}
 	case l.Metadata.Namespace != "":
 		f.addLayout(layout.Error, field.NewPath("metadata", "namespace"), w.Ref(),
 			"the Sidekiq Deployments are in namespace %q, and a ScaledObject must be in its Deployment's: set it to %q or remove it", ns, ns)

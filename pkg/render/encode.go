@@ -10,8 +10,9 @@ import (
 )
 
 // ToMap converts a typed object to its YAML/JSON map without the noise Go marshalling adds
-// to objects that were never on a server: `status: {}`, `creationTimestamp: null`, an empty
-// `strategy`, container `resources: {}`, and KEDA's empty `scalingModifiers`.
+// to objects that were never on a server: `status` (the server's to write), every `null`
+// (`creationTimestamp: null`, a gRPC probe's `service: null`), an empty `strategy`, container
+// `resources: {}`, and KEDA's empty `scalingModifiers`.
 func ToMap(obj runtime.Object) (map[string]any, error) {
 	data, err := json.Marshal(obj)
 	if err != nil {
@@ -26,8 +27,8 @@ func ToMap(obj runtime.Object) (map[string]any, error) {
 }
 
 func clean(m map[string]any) {
-	deleteEmpty(m, "status")
-	deleteNull(m, "metadata", "creationTimestamp")
+	delete(m, "status")
+	pruneNulls(m)
 	spec, _ := m["spec"].(map[string]any)
 	if spec == nil {
 		return
@@ -41,7 +42,6 @@ func clean(m map[string]any) {
 	if tmpl == nil {
 		return
 	}
-	deleteNull(tmpl, "metadata", "creationTimestamp")
 	if ps, ok := tmpl["spec"].(map[string]any); ok {
 		for _, key := range []string{"containers", "initContainers"} {
 			cs, _ := ps[key].([]any)
@@ -60,10 +60,20 @@ func deleteEmpty(m map[string]any, key string) {
 	}
 }
 
-func deleteNull(m map[string]any, parent, key string) {
-	if p, ok := m[parent].(map[string]any); ok {
-		if v, present := p[key]; present && v == nil {
-			delete(p, key)
+// pruneNulls deletes every null value of the maps in v, at any depth.
+func pruneNulls(v any) {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, x := range v {
+			if x == nil {
+				delete(v, k)
+				continue
+			}
+			pruneNulls(x)
+		}
+	case []any:
+		for _, x := range v {
+			pruneNulls(x)
 		}
 	}
 }

@@ -20,6 +20,8 @@ type Set struct {
 	// TriggerAuthentication is nil when Redis needs no password or nothing is autoscaled.
 	TriggerAuthentication *kedav1alpha1.TriggerAuthentication
 	ScaledObjects         []*kedav1alpha1.ScaledObject
+	// Scaler is mastoscale's scaler, nil when no worker scales with it.
+	Scaler *ScalerObjects
 }
 
 // Objects returns every object in output order: the TriggerAuthentication, then the
@@ -32,7 +34,7 @@ func (s *Set) Objects() []runtime.Object {
 	for _, so := range s.ScaledObjects {
 		out = append(out, so)
 	}
-	return out
+	return append(out, s.Scaler.Objects()...)
 }
 
 // FromLayout resolves l (layout.Resolve: defaults, every rule) and renders it; the error names
@@ -58,10 +60,22 @@ func Render(l *layout.Layout) (*Set, error) {
 		}
 		s.ScaledObjects = append(s.ScaledObjects, so)
 	}
-	if len(s.ScaledObjects) > 0 {
+	if NeedsRedisAuthentication(l) {
 		s.TriggerAuthentication = TriggerAuthenticationFor(l)
 	}
+	s.Scaler = ScalerObjectsFor(l)
 	return s, nil
+}
+
+// NeedsRedisAuthentication reports whether any autoscaled worker of l has redis triggers, which
+// read the Redis password through the TriggerAuthentication.
+func NeedsRedisAuthentication(l *layout.Layout) bool {
+	for _, w := range l.Workers {
+		if w.Autoscaled && !w.UsesSidekiqScaler() {
+			return true
+		}
+	}
+	return false
 }
 
 // TriggerAuthenticationFor renders the TriggerAuthentication that hands KEDA the Redis
@@ -131,6 +145,9 @@ func checkWithKEDA(so *kedav1alpha1.ScaledObject) error {
 // list name (namespaced when REDIS_NAMESPACE is set) and listLength as AverageValue target,
 // then the latency trigger when w has one.
 func triggers(l *layout.Layout, w layout.Workload) []kedav1alpha1.ScaleTriggers {
+	if w.UsesSidekiqScaler() {
+		return scalerTriggers(l, w)
+	}
 	r := l.Redis
 	out := make([]kedav1alpha1.ScaleTriggers, 0, len(w.Queues)+1)
 	for _, q := range w.Queues {

@@ -17,7 +17,10 @@ import (
 	"github.com/mastoscale/mastoscale/pkg/render"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	apiextensions "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
 	apiextv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apiextensions-apiserver/pkg/apiserver/validation"
@@ -106,6 +109,10 @@ func TestRenderedObjectsDecodeStrictly(t *testing.T) {
 	kinds := map[string]func() any{
 		"keda.sh/v1alpha1/ScaledObject":          func() any { return &kedav1alpha1.ScaledObject{} },
 		"keda.sh/v1alpha1/TriggerAuthentication": func() any { return &kedav1alpha1.TriggerAuthentication{} },
+		// mastoscale's scaler (spec.scaler.image)
+		"apps/v1/Deployment":            func() any { return &appsv1.Deployment{} },
+		"v1/Service":                    func() any { return &corev1.Service{} },
+		"policy/v1/PodDisruptionBudget": func() any { return &policyv1.PodDisruptionBudget{} },
 	}
 	n := 0
 	for file, ms := range renderedDocs(t) {

@@ -164,11 +164,12 @@ func assertf(t *testing.T, ok bool, format string, args ...any) bool {
 func checkPlanted(t *testing.T, ctx context.Context, s *scalerUnderTest) {
 	enqueued := plantScalerRedis(t, s)
 	exact := map[string]float64{
-		"mastodon-sidekiq-push-pull/s1-sidekiq-utilization": 0.7,
-		"mastodon-sidekiq-push-pull/s2-sidekiq-backlog":     103,
-		"mastodon-sidekiq-ingress/s0-sidekiq-utilization":   0.6,
-		"mastodon-sidekiq-ingress/s1-sidekiq-backlog":       0,
-		"mastodon-sidekiq-mailers/s0-sidekiq-latency":       0,
+		"mastodon-sidekiq-push-pull/s0-sidekiq-backlog":     103,
+		"mastodon-sidekiq-push-pull/s2-sidekiq-utilization": 0.7,
+		"mastodon-sidekiq-ingress/s0-sidekiq-backlog":       0,
+		"mastodon-sidekiq-ingress/s1-sidekiq-utilization":   0.6,
+		"mastodon-sidekiq-mailers/s0-sidekiq-backlog":       0,
+		"mastodon-sidekiq-mailers/s1-sidekiq-latency":       0,
 	}
 	for _, m := range scalerMetrics {
 		key := m.so + "/" + m.name

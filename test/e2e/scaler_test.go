@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -15,6 +14,8 @@ import (
 	"time"
 
 	"github.com/mastoscale/mastoscale/internal/testutil"
+	"github.com/mastoscale/mastoscale/pkg/layout"
+	"github.com/mastoscale/mastoscale/pkg/render"
 	"github.com/mastoscale/mastoscale/test/e2e/rig"
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
@@ -37,12 +38,13 @@ type scalerMetric struct {
 }
 
 var scalerMetrics = []scalerMetric{
-	{"mastodon-sidekiq-push-pull", "s0-sidekiq-latency", autoscalingv2.ValueMetricType, 30},
-	{"mastodon-sidekiq-push-pull", "s1-sidekiq-utilization", autoscalingv2.ValueMetricType, 0.7},
-	{"mastodon-sidekiq-push-pull", "s2-sidekiq-backlog", autoscalingv2.AverageValueMetricType, 1500},
-	{"mastodon-sidekiq-ingress", "s0-sidekiq-utilization", autoscalingv2.ValueMetricType, 0.7},
-	{"mastodon-sidekiq-ingress", "s1-sidekiq-backlog", autoscalingv2.AverageValueMetricType, 1500},
-	{"mastodon-sidekiq-mailers", "s0-sidekiq-latency", autoscalingv2.ValueMetricType, 60},
+	{"mastodon-sidekiq-push-pull", "s0-sidekiq-backlog", autoscalingv2.AverageValueMetricType, 1500},
+	{"mastodon-sidekiq-push-pull", "s1-sidekiq-latency", autoscalingv2.ValueMetricType, 30},
+	{"mastodon-sidekiq-push-pull", "s2-sidekiq-utilization", autoscalingv2.ValueMetricType, 0.7},
+	{"mastodon-sidekiq-ingress", "s0-sidekiq-backlog", autoscalingv2.AverageValueMetricType, 1500},
+	{"mastodon-sidekiq-ingress", "s1-sidekiq-utilization", autoscalingv2.ValueMetricType, 0.7},
+	{"mastodon-sidekiq-mailers", "s0-sidekiq-backlog", autoscalingv2.AverageValueMetricType, 1500},
+	{"mastodon-sidekiq-mailers", "s1-sidekiq-latency", autoscalingv2.ValueMetricType, 60},
 }
 
 // readyPods are the pods the test marks Running and Ready (the rig has no kubelet): KEDA divides
@@ -104,8 +106,9 @@ func startScaler(t *testing.T, ctx context.Context) *scalerUnderTest {
 	return s
 }
 
-// applyScalerObjects creates the namespace, KEDA's client certificate, the Deployments with
-// their ready pods, and the hand-written KEDA objects of testdata/scaler.
+// applyScalerObjects creates the namespace, KEDA's client certificate, the Deployments of
+// testdata/scaler/deployments.yaml with their ready pods, and the KEDA objects that
+// render.FromLayout makes of testdata/scaler/layout.yaml, pointed at the running scaler.
 func applyScalerObjects(t *testing.T, ctx context.Context, s *scalerUnderTest) {
 	c := platform.Client
 	require.NoError(t, c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: scalerNS}}))
@@ -122,26 +125,43 @@ func applyScalerObjects(t *testing.T, ctx context.Context, s *scalerUnderTest) {
 	}
 	require.NoError(t, c.Create(ctx, secret))
 
-	raw, err := os.ReadFile(filepath.Join("testdata", "scaler", "objects.yaml"))
+	raw, err := os.ReadFile(filepath.Join("testdata", "scaler", "deployments.yaml"))
 	require.NoError(t, err)
-	raw = bytes.ReplaceAll(raw, []byte("@SCALER_ADDRESS@"), []byte(s.addr))
-	var objs []*unstructured.Unstructured
-	for _, doc := range strings.Split(string(raw), "\n---\n") {
-		u := &unstructured.Unstructured{}
-		require.NoError(t, yaml.Unmarshal([]byte(doc), &u.Object))
-		u.SetNamespace(scalerNS)
-		objs = append(objs, u)
-	}
+	objs := decodeObjects(t, raw)
+	l, err := layout.Load(filepath.Join("testdata", "scaler", "layout.yaml"))
+	require.NoError(t, err)
+	l.Spec.Scaler.Address = s.addr
+	set, err := render.FromLayout(l)
+	require.NoError(t, err)
+	keda, err := render.YAML(set.Objects())
+	require.NoError(t, err)
+	objs = append(objs, decodeObjects(t, keda)...)
 	for _, kind := range []string{"Deployment", "TriggerAuthentication", "ScaledObject"} {
 		for _, u := range objs {
-			if u.GetKind() == kind {
-				require.NoError(t, apply(ctx, u, false), "%s %s", kind, u.GetName())
+			if u.GetKind() != kind {
+				continue
 			}
-			if u.GetKind() == "Deployment" && kind == "Deployment" {
+			require.NoError(t, apply(ctx, u, false), "%s %s", kind, u.GetName())
+			if kind == "Deployment" {
 				createReadyPods(t, ctx, u.GetName(), readyPods[u.GetName()])
 			}
 		}
 	}
+}
+
+// decodeObjects reads a YAML stream into objects of the test's namespace.
+func decodeObjects(t *testing.T, raw []byte) []*unstructured.Unstructured {
+	var objs []*unstructured.Unstructured
+	for _, doc := range strings.Split(string(raw), "\n---\n") {
+		u := &unstructured.Unstructured{}
+		require.NoError(t, yaml.Unmarshal([]byte(doc), &u.Object))
+		if len(u.Object) == 0 {
+			continue
+		}
+		u.SetNamespace(scalerNS)
+		objs = append(objs, u)
+	}
+	return objs
 }
 
 // createReadyPods creates n pods matching the Deployment's selector (but not its ReplicaSets'),

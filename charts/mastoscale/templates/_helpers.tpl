@@ -67,6 +67,11 @@ app.kubernetes.io/managed-by: {{ .Release.Service | quote }}
 {{- range .Values.workers -}}{{- if hasKey . "autoscale" -}}true{{- end -}}{{- end -}}
 {{- end -}}
 
+{{/* "true" when a worker has redis triggers (is autoscaled, not on mastoscale's scaler), else "". */}}
+{{- define "mastoscale.anyRedisTriggers" -}}
+{{- range .Values.workers -}}{{- if and (hasKey . "autoscale") (not (hasKey (.autoscale | default dict) "externalTriggers")) -}}true{{- end -}}{{- end -}}
+{{- end -}}
+
 {{/* The connection metadata of a redis trigger (render's connectionMetadata), for .Values.redis. */}}
 {{- define "mastoscale.redisConnection" -}}
 {{- if hasKey . "sentinel" }}

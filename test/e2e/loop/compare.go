@@ -27,10 +27,10 @@ type Agreement struct {
 	StepBound                 int // seconds: one HPA sync + one polling interval
 	// DrainSlack is seconds a drain time may be off beyond DrainTolerance: one polling interval
 	// for a worker that sleeps at zero (see Compare), else 0.
-	DrainSlack int
-	Jobs, Lost, Duplicates    int
-	Requeued                  int
-	SimRequeued               int64
+	DrainSlack             int
+	Jobs, Lost, Duplicates int
+	Requeued               int
+	SimRequeued            int64
 	// Lead is how many idle seconds the replay ran before the trace, so that its HPA syncs
 	// (at multiples of simulate.HPASyncPeriod) fall where the run's did; see Replay.
 	Lead int
