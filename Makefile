@@ -97,6 +97,9 @@ $(HELMFILE):
 # seeds (testdata/fuzz) as ordinary tests. A crasher lands in the package's testdata/fuzz:
 # commit it as a regression seed with the fix.
 FUZZTIME ?= 30s
+# FUZZMINIMIZETIME bounds the shrinking of each new input: Go's 60 s default spends a short run
+# shrinking one release-sized input instead of fuzzing.
+FUZZMINIMIZETIME ?= 5s
 FUZZ_TARGETS := ./pkg/render:FuzzLayout ./pkg/postrender:FuzzPostRender ./internal/krm:FuzzKRM \
 	./internal/lint:FuzzLint ./internal/sidekiq:FuzzStatusParsers ./internal/sidekiq:FuzzEnqueuedAt \
 	./internal/chartvalues:FuzzYAML
@@ -104,4 +107,4 @@ FUZZ_TARGETS := ./pkg/render:FuzzLayout ./pkg/postrender:FuzzPostRender ./intern
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t##*:}; \
 	echo "fuzz: $$name ($$pkg) for $(FUZZTIME)"; \
-	$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg; done
+	$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) $$pkg; done

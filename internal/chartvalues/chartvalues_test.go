@@ -185,7 +185,7 @@ func TestValuesRefuseInvalidLayout(t *testing.T) {
 }
 
 // TestValuesRefuseNumbersHelmCannotHold: Helm reads numbers as float64, so an integer above
-// 2^53 would render as another number; chart-values says so instead of writing it.
+// 2^53 would render as another number.
 // A number Helm cannot hold exactly never reaches the values: the layout's bounds refuse it
 // first (pkg/layout bounds.go), and helmKeepsNumbers (numbers_test.go) guards whatever a future
 // field lets through.

@@ -71,8 +71,12 @@ func runHostile(t *testing.T, dir string) {
 	case code != 0:
 		assert.Zero(t, stdout.Len(), "a failing run writes nothing on stdout, got:\n%s", stdout.String())
 	}
+	messages := stderr.String()
+	if c.findings {
+		messages += stdout.String()
+	}
 	for _, w := range c.wants {
-		assert.Regexp(t, regexp.MustCompile(w), stderr.String(), "the message must locate the problem")
+		assert.Regexp(t, regexp.MustCompile(w), messages, "the message must locate the problem")
 	}
 	for _, s := range c.secrets {
 		assert.NotContains(t, stdout.String(), s, "a credential of the input reached stdout")

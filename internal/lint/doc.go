@@ -31,6 +31,7 @@
 //	                                   every scale-in stops pods, a warning on a fixed one, where only
 //	                                   rollouts do
 //	duplicate-object          error    the same object twice in the set (lint one installation at a time)
+//	duplicate-key             error    a key written twice in a Sidekiq Deployment (the API server refuses it)
 //	replicas-on-scaled        warning  spec.replicas left on an autoscaled Deployment: every helm
 //	                                   upgrade or kubectl apply resets the count
 //	missing-reference         warning  a TriggerAuthentication, Secret or ConfigMap that a trigger or

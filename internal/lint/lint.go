@@ -23,6 +23,7 @@ const (
 	RuleSidekiqArgs         = "sidekiq-args"
 	RuleMastodonVersion     = "mastodon-version"
 	RuleDuplicateObject     = "duplicate-object"
+	RuleDuplicateKey        = "duplicate-key"
 	RuleDBPool              = layout.RuleDBPool
 )
 

@@ -12,6 +12,10 @@ import (
 // checkWorker applies the manifest rules to one Sidekiq Deployment; the Mastodon rules come
 // after, over all of them (checkInstallations).
 func (c *checker) checkWorker(w *postrender.Worker) {
+	for _, d := range postrender.DuplicateKeys(w.Node) {
+		c.add(w.Object, layout.Error, RuleDuplicateKey, d.Field(),
+			"line %d: key %q is written twice (also on line %d): the API server refuses the Deployment, and YAML keeps only one, so lint checked that one; remove the other", d.Line, d.Key, d.First)
+	}
 	if w.Sidekiq.Err != "" {
 		c.add(w.Object, layout.Warning, RuleSidekiqArgs, w.CommandField(),
 			"cannot read the Sidekiq command: %s; the checks of its queues and timeout are skipped", w.Sidekiq.Err)

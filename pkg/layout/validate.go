@@ -227,6 +227,7 @@ func validateWorkers(r *problems, s *Spec, v MastodonVersion, versionOK bool, pa
 		}
 		validateScaling(r, w, v, versionOK, wp)
 		validateDisruption(r, w, wp.Child("disruption"))
+		validateBounds(r, w, wp)
 	}
 }
 
@@ -256,7 +257,6 @@ func validateConcurrency(r *problems, w *Worker, path *field.Path) {
 }
 
 func validateScaling(r *problems, w *Worker, v MastodonVersion, versionOK bool, wp *field.Path) {
-	validateBounds(r, w, wp)
 	if w.Replicas != nil && w.Autoscale != nil {
 		r.errorf(wp.Child("replicas"), *w.Replicas, "a worker has fixed replicas or autoscale, not both: remove one")
 	}

@@ -13,10 +13,10 @@ import (
 // and a clone would carry both), and registry credentials in the image.
 func checkWorkerObjects(r *release, f *findings) {
 	for _, rw := range r.workers {
-		for _, d := range duplicateKeys(rw.Node.YNode(), "") {
+		for _, d := range DuplicateKeys(rw.Node) {
 			at := rw.Ref()
-			at.Field = d.path
-			f.add(layout.Error, at, "line %d: %s: key %q is written twice (also on line %d): YAML keeps one silently and the API server refuses the object; remove one", d.line, joinField(d.path, d.key), d.key, d.first)
+			at.Field = d.Path
+			f.add(layout.Error, at, "line %d: %s: key %q is written twice (also on line %d): YAML keeps one silently and the API server refuses the object; remove one", d.Line, d.Field(), d.Key, d.First)
 		}
 		if layout.HasUserInfo(rw.Image) {
 			at := rw.Ref()
@@ -26,22 +26,30 @@ func checkWorkerObjects(r *release, f *findings) {
 	}
 }
 
-type duplicateKey struct {
-	path, key   string
-	line, first int
+// DuplicateKey is a key written twice in one mapping of an object.
+type DuplicateKey struct {
+	// Path is the mapping's field path in the object ("" for the object itself); Key the key.
+	Path, Key string
+	// Line is the line of the second key in the stream, First that of the first.
+	Line, First int
 }
 
-// duplicateKeys finds the keys written twice in one mapping of n, with the path of the
-// mapping.
-func duplicateKeys(n *yaml.Node, path string) []duplicateKey {
-	var out []duplicateKey
+// Field is the path of the key written twice.
+func (d DuplicateKey) Field() string { return joinField(d.Path, d.Key) }
+
+// DuplicateKeys finds the keys written twice in the mappings of n (lines are the stream's, as
+// Parse read it). YAML keeps one of them silently; the API server refuses the object.
+func DuplicateKeys(n *yaml.RNode) []DuplicateKey { return duplicateKeys(n.YNode(), "") }
+
+func duplicateKeys(n *yaml.Node, path string) []DuplicateKey {
+	var out []DuplicateKey
 	switch n.Kind {
 	case yaml.MappingNode:
 		seen := map[string]int{}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k := n.Content[i]
 			if first, ok := seen[k.Value]; ok {
-				out = append(out, duplicateKey{path: path, key: k.Value, line: k.Line, first: first})
+				out = append(out, DuplicateKey{Path: path, Key: k.Value, Line: k.Line, First: first})
 			} else {
 				seen[k.Value] = k.Line
 			}

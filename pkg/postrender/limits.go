@@ -8,7 +8,7 @@ import (
 
 // Limits of the one manifest reader, shared by post-render, lint, fn and --check. A Helm
 // release is rarely above a few MiB; the limits keep the reader's memory (the parsed trees
-// take about 10 to 30 times the bytes) within a few hundred MiB and refuse bigger input
+// take about 30 times the bytes: 15 MiB peaks at 530 MB) bounded and refuse bigger input
 // before parsing any of it.
 const (
 	// MaxInputBytes is the most bytes one manifest stream (or ResourceList) may hold.
