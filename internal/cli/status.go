@@ -272,6 +272,15 @@ func statusLayout(s Streams, lf *layoutFlags) (*layout.SidekiqLayout, error) {
 		writeReport(s.ErrOut, name, report)
 		return nil, &ExitError{Code: 1}
 	}
+	// A worker whose layout states no concurrency runs what the release gives it (a command
+	// the post-renderer keeps: -c, else SIDEKIQ_CONCURRENCY, else Mastodon's 5), not the
+	// default a new worker gets: status takes it from the live processes (status.Compute).
+	for i := range d.Spec.Workers {
+		j := slices.IndexFunc(l.Spec.Workers, func(w layout.Worker) bool { return w.Name == d.Spec.Workers[i].Name })
+		if j >= 0 && l.Spec.Workers[j].Concurrency == nil {
+			d.Spec.Workers[i].Concurrency = nil
+		}
+	}
 	return d, nil
 }
 

@@ -222,7 +222,8 @@ func TestStatusNamespaceFromLayout(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(out), &st))
 	assert.Equal(t, "masto5", st.Namespace)
 	assert.Equal(t, int64(7), st.Queues[0].Backlog)
-	assert.Equal(t, []string{}, st.Warnings)
+	assert.Equal(t, []string{"process sidekiq:1:000000000001: REDIS_NAMESPACE is deprecated in Mastodon 4.3 and removed in 4.4: plan the key migration before upgrading"},
+		st.Warnings, "the processes run with REDIS_NAMESPACE, and the layout's rules say of it what they say of the layout")
 	assert.Equal(t, 1, st.Workers[0].Processes)
 
 	// --namespace overrides the layout; reading the wrong one warns where the keys are.

@@ -139,7 +139,13 @@ func itemTexts(t *testing.T, data []byte) []itemText {
 	lines := strings.SplitAfter(string(data), "\n")
 	var starts []int
 	for _, n := range items.YNode().Content {
-		starts = append(starts, n.Line-1)
+		// An item's entry starts at its `- `, which a head comment (`- # Source: ...`) puts
+		// above the node's first key.
+		start := n.Line - 1
+		for start > 0 && !strings.HasPrefix(lines[start], "-") {
+			start--
+		}
+		starts = append(starts, start)
 	}
 	end := len(lines)
 	for i, l := range lines {

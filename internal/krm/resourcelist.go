@@ -93,15 +93,21 @@ func (rl *resourceList) locate() {
 		return
 	}
 	var spans [][2]int
+	starts := make([]int, len(rl.items))
+	floor := itemsKey.Line + 1
+	for i, it := range rl.items {
+		starts[i] = rl.entryLine(lines, it.YNode(), floor)
+		floor = it.YNode().Line + 1
+	}
 	for i, it := range rl.items {
 		n := it.YNode()
 		if n.Kind != yaml.MappingNode || n.Style&yaml.FlowStyle != 0 {
 			return
 		}
-		start := offset(lines, n.Line, len(rl.data))
+		start := offset(lines, starts[i], len(rl.data))
 		end := next
 		if i+1 < len(rl.items) {
-			end = offset(lines, rl.items[i+1].YNode().Line, len(rl.data))
+			end = offset(lines, starts[i+1], len(rl.data))
 		}
 		line := string(rl.data[start:min(end, start+n.Column+1)])
 		dash := strings.Index(line, "- ")
@@ -117,6 +123,24 @@ func (rl *resourceList) locate() {
 	}
 	rl.spans = spans
 	rl.itemsAt, rl.itemsEnd = spans[0][0], next
+}
+
+// entryLine is the line of item n's `- ` marker: n's own line, or the line above it when a head
+// comment shares the marker's line (`- # Source: x.yaml`, as kustomize writes Helm's output),
+// looking no higher than line floor.
+func (rl *resourceList) entryLine(lines []int, n *yaml.Node, floor int) int {
+	for l := n.Line; l >= floor && l >= 1; l-- {
+		start := offset(lines, l, len(rl.data))
+		end := offset(lines, l+1, len(rl.data))
+		text := strings.TrimLeft(string(rl.data[start:end]), " ")
+		if strings.HasPrefix(text, "- ") || strings.TrimRight(text, "\r\n") == "-" {
+			return l
+		}
+		if l < n.Line && !strings.HasPrefix(text, "#") && strings.TrimSpace(text) != "" {
+			break
+		}
+	}
+	return n.Line
 }
 
 func indexOf(nodes []*yaml.Node, n *yaml.Node) int {

@@ -69,7 +69,10 @@ type Target struct {
 // String prints the target like kubectl's TARGETS column: "1567/1500".
 func (t Target) String() string { return fmt.Sprintf("%d/%d", t.Backlog, t.ListLength) }
 
-// Compute reads snap against l, a defaulted layout (layout.Prepare), or nil for none.
+// Compute reads snap against l, a defaulted layout (layout.Prepare), or nil for none. A worker
+// whose Concurrency is nil is one whose layout leaves the thread count to the release (attach):
+// its live processes say what it runs. The warnings of Mastodon's rules are layout.Check's over
+// the live processes (see ruleWarnings); those about the layout are comparisons with them.
 func Compute(snap *Snapshot, l *layout.SidekiqLayout) Status {
 	st := Status{
 		Time: snap.Time, Namespace: snap.Namespace,
@@ -105,11 +108,15 @@ func Compute(snap *Snapshot, l *layout.SidekiqLayout) Status {
 		}
 		st.Queues = append(st.Queues, q)
 	}
-	st.Warnings = append(st.Warnings, consumerWarnings(st.Queues, len(snap.Processes), len(live))...)
+	if len(live) == 0 {
+		st.Warnings = append(st.Warnings, idleWarning(len(snap.Processes)))
+	} else {
+		st.Warnings = append(st.Warnings, ruleWarnings(snap, l, live)...)
+	}
 	if l != nil {
 		backlog := func(q string) int64 { return snap.Queues[q].Backlog }
 		for i := range l.Spec.Workers {
-			w := &l.Spec.Workers[i]
+			w := runningConcurrency(&l.Spec.Workers[i], live)
 			ws, demand := WorkerReplicas(w, backlog)
 			ws.Processes = len(processesOf(w, snap.Processes))
 			st.Workers = append(st.Workers, ws)
@@ -217,26 +224,33 @@ func workerQueues(w *layout.Worker) []string {
 	return uniqueSorted(names)
 }
 
-func consumerWarnings(queues []QueueStatus, procs, live int) []string {
-	if live == 0 {
-		what := "no live Sidekiq process is registered"
-		if procs > 0 {
-			what = fmt.Sprintf("all %d Sidekiq processes are quiet (stopping)", procs)
-		}
-		return []string{what + ": nothing consumes any queue (is Sidekiq running, on this Redis, database and namespace?)"}
+// idleWarning says that no live process consumes anything, of procs registered processes.
+func idleWarning(procs int) string {
+	what := "no live Sidekiq process is registered"
+	if procs > 0 {
+		what = fmt.Sprintf("all %d Sidekiq processes are quiet (stopping)", procs)
 	}
-	var out []string
-	for _, q := range queues {
-		switch {
-		case q.Name == layout.SchedulerQueue && q.Consumers == 0:
-			out = append(out, fmt.Sprintf("queue %q: no process consumes it, so no periodic job runs: run exactly one process with -q scheduler", q.Name))
-		case q.Name == layout.SchedulerQueue && q.Consumers > 1:
-			out = append(out, fmt.Sprintf("queue %q: %d processes consume it, so every periodic job is enqueued %d times: keep it in exactly one process", q.Name, q.Consumers, q.Consumers))
-		case q.Consumers == 0:
-			out = append(out, fmt.Sprintf("queue %q: no process consumes it, so its %d jobs wait forever: add it to a worker's queues", q.Name, q.Backlog))
+	return what + ": nothing consumes any queue (is Sidekiq running, on this Redis, database and namespace?)"
+}
+
+// runningConcurrency is w with the thread count its live processes run when the layout leaves
+// it to the release (Concurrency nil, see Compute): what Sidekiq registers is what Mastodon
+// runs (-c, else SIDEKIQ_CONCURRENCY, else 5). Without live processes it is the layout's
+// default, what a new worker runs.
+func runningConcurrency(w *layout.Worker, live []Process) *layout.Worker {
+	if w.Concurrency != nil {
+		return w
+	}
+	c := *w
+	n := int32(layout.DefaultConcurrency)
+	if procs := processesOf(w, live); len(procs) > 0 {
+		n = 0
+		for _, p := range procs {
+			n = max(n, p.Concurrency)
 		}
 	}
-	return out
+	c.Concurrency = &n
+	return &c
 }
 
 // processWarnings compares the live processes with the layout's workers, one warning per
@@ -267,32 +281,19 @@ func processWarnings(l *layout.SidekiqLayout, procs []Process) []string {
 			continue
 		}
 		w := &l.Spec.Workers[i]
-		if c := deref(w.Concurrency); p.Concurrency != c {
-			add(fmt.Sprintf("(worker %q) {run} %d threads but the layout says %d: {their} DB_POOL and the connection budget are off", w.Name, p.Concurrency, c), p.Identity)
+		if w.Concurrency != nil && p.Concurrency != *w.Concurrency {
+			add(fmt.Sprintf("(worker %q) {run} %d threads but the layout says %d", w.Name, p.Concurrency, *w.Concurrency), p.Identity)
 		}
 	}
 	out := make([]string, len(groups))
 	for i, g := range groups {
-		verbs := strings.NewReplacer("{consume}", "consume", "{run}", "run", "{their}", "their")
+		verbs := strings.NewReplacer("{consume}", "consume", "{run}", "run")
 		if len(g.ids) == 1 {
-			verbs = strings.NewReplacer("{consume}", "consumes", "{run}", "runs", "{their}", "its")
+			verbs = strings.NewReplacer("{consume}", "consumes", "{run}", "runs")
 		}
 		out[i] = fmt.Sprintf("%s %s", processList(g.ids), verbs.Replace(g.key))
 	}
 	return out
-}
-
-// processList names up to three processes: "process a", "processes a, b and 3 more".
-func processList(ids []string) string {
-	if len(ids) == 1 {
-		return "process " + ids[0]
-	}
-	shown := ids[:min(len(ids), 3)]
-	list := strings.Join(shown, ", ")
-	if more := len(ids) - len(shown); more > 0 {
-		list += fmt.Sprintf(" and %d more", more)
-	}
-	return fmt.Sprintf("%d processes %s", len(ids), list)
 }
 
 func version(l *layout.SidekiqLayout) string {

@@ -131,7 +131,7 @@ func TestProcessWarningsGrouped(t *testing.T) {
 		{Identity: "f", Concurrency: 25, Queues: []string{"default"}},
 	}
 	assert.Equal(t, []string{
-		`4 processes a, b, e and 1 more (worker "default") run 25 threads but the layout says 20: their DB_POOL and the connection budget are off`,
+		`4 processes a, b, e and 1 more (worker "default") run 25 threads but the layout says 20`,
 		`process d consumes [default push], the queue set of no worker of the layout`,
 	}, processWarnings(l, procs))
 }
@@ -174,8 +174,10 @@ func TestComputeWarnsAtMaxReplicasOnly(t *testing.T) {
 			MinReplicas: ptr.To[int32](1), MaxReplicas: ptr.To[int32](4), ListLength: ptr.To[int64](1500)}},
 		{Name: "mailers", Concurrency: ptr.To[int32](10), Queues: []layout.Queue{{Name: "mailers"}}, Autoscale: &layout.Autoscale{
 			MinReplicas: ptr.To[int32](0), MaxReplicas: ptr.To[int32](2), ListLength: ptr.To[int64](100), ActivationListLength: ptr.To[int64](50)}},
+		{Name: "scheduler", Concurrency: ptr.To[int32](5), Queues: []layout.Queue{{Name: "scheduler"}}},
 	}}}
-	procs := []Process{{Identity: "i", Concurrency: 25, Queues: []string{"ingress"}}, {Identity: "m", Concurrency: 10, Queues: []string{"mailers"}}}
+	procs := []Process{{Identity: "i", Concurrency: 25, Queues: []string{"ingress"}}, {Identity: "m", Concurrency: 10, Queues: []string{"mailers"}},
+		{Identity: "s", Concurrency: 5, Queues: []string{"scheduler"}}}
 	snap := &Snapshot{Queues: map[string]QueueSample{"ingress": {Backlog: 7000}, "mailers": {Backlog: 50}}, Processes: procs}
 	st := Compute(snap, l)
 	assert.Equal(t, []string{`worker "ingress": its backlog asks for 5 replicas but maxReplicas is 4: each pod carries more than listLength jobs until it drains`}, st.Warnings,

@@ -1,7 +1,6 @@
 package layout_test
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -258,25 +257,6 @@ func TestConnectionBudget(t *testing.T) {
 	assert.EqualValues(t, 275, b.Total)
 	assert.True(t, b.Fits())
 	testutil.Golden(t, "testdata/budget.txt", []byte(b.String()))
-}
-
-func ExampleResolve() {
-	l, _ := layout.Parse([]byte(`apiVersion: mastoscale.dev/v1alpha1
-kind: SidekiqLayout
-spec:
-  mastodonVersion: "4.6"
-  workers:
-    - name: everything
-      queues: [{name: default}, {name: push}, {name: ingress}, {name: mailers}, {name: pull}, {name: fasp}, {name: scheduler}]
-      autoscale: {maxReplicas: 8}
-`))
-	if _, report, err := layout.Resolve(l); err != nil {
-		for _, e := range report.Errors() {
-			fmt.Println(e)
-		}
-	}
-	// Output:
-	// spec.workers[0].autoscale: worker "everything" consumes "scheduler", which must run in exactly one process (sidekiq-scheduler enqueues every periodic job once per process): remove its autoscaling, or move "scheduler" to a worker of its own with one replica and strategy Recreate
 }
 
 // TestREADMELayout keeps the layout shown in README.md valid: the docs are a test case.

@@ -1,7 +1,6 @@
 package layout_test
 
 import (
-	"fmt"
 	"testing"
 
 	"github.com/mastoscale/mastoscale/internal/testutil"
@@ -110,26 +109,4 @@ func TestChartNaming(t *testing.T) {
 	assert.Equal(t, layout.ChartLegacy, c)
 	_, err = layout.ParseChart("bitnami/mastodon")
 	assert.ErrorContains(t, err, "mastodon/helm-charts")
-}
-
-func ExampleListName() {
-	fmt.Println(layout.ListName("", "ingress"))
-	fmt.Println(layout.ListName("masto5", "ingress"))
-	// Output:
-	// queue:ingress
-	// masto5:queue:ingress
-}
-
-func ExampleQueueCatalogue() {
-	v, _ := layout.ParseMastodonVersion("4.3")
-	for _, q := range layout.QueueCatalogue(v) {
-		fmt.Println(q.Name, q.Weight, q.Singleton)
-	}
-	// Output:
-	// default 8 false
-	// push 6 false
-	// ingress 4 false
-	// mailers 2 false
-	// pull 0 false
-	// scheduler 0 true
 }

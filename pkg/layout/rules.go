@@ -37,6 +37,9 @@ type Installation struct {
 	// Complete says the workloads are all the installation runs, so a queue or a scheduler
 	// nobody consumes is a problem, not a consumer elsewhere.
 	Complete bool
+	// Queues are queues besides the version's catalogue that must be consumed when Complete:
+	// the queues a Redis holds, say.
+	Queues []string
 	// Where locates the findings.
 	Where Locator
 }
@@ -153,8 +156,12 @@ func (c *checker) queues() {
 			consumers[q.Name] = append(consumers[q.Name], i)
 		}
 	}
-	if c.in.Complete && c.in.VersionKnown {
-		for _, q := range QueueNames(c.in.Version) {
+	if c.in.Complete {
+		var required []string
+		if c.in.VersionKnown {
+			required = QueueNames(c.in.Version)
+		}
+		for _, q := range append(required, c.in.Queues...) {
 			if len(consumers[q]) == 0 && q != SchedulerQueue { // reported by scheduler
 				c.add(Error, RuleQueueUnconsumed, c.in.Where.Workers(),
 					"queue %q is consumed by no worker, so its jobs would wait forever: add it to a worker's queues", q)
