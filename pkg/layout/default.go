@@ -100,7 +100,11 @@ func defaultWorker(w *Worker) {
 		}
 		return
 	}
-	a := w.Autoscale
+	defaultAutoscale(w.Autoscale, *w.Concurrency)
+}
+
+// defaultAutoscale fills the unset knobs of an autoscaled worker running concurrency threads.
+func defaultAutoscale(a *Autoscale, concurrency int32) {
 	if a.MinReplicas == nil {
 		a.MinReplicas = ptr.To[int32](DefaultMinReplicas)
 	}
@@ -111,7 +115,7 @@ func defaultWorker(w *Worker) {
 		// A latency goal and a measured throughput say what a replica can carry (Little's
 		// law); without them the well-known example's 1500 stands.
 		if a.LatencyTarget != nil && a.ThroughputPerThread != nil && a.LatencyTarget.Duration > 0 && *a.ThroughputPerThread > 0 {
-			a.ListLength = ptr.To(ListLengthForLatency(*w.Concurrency, *a.ThroughputPerThread, a.LatencyTarget.Duration))
+			a.ListLength = ptr.To(ListLengthForLatency(concurrency, *a.ThroughputPerThread, a.LatencyTarget.Duration))
 		} else {
 			a.ListLength = ptr.To[int64](DefaultListLength)
 		}
