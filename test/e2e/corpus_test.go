@@ -22,7 +22,7 @@ import (
 //
 //	**/expected*.yaml (or .yml): the transformers' and the kustomize example's outputs
 //	**/testdata/golden/*.yaml: the chart's `helm template` outputs
-//	examples/**/*.yaml (or .yml)
+//	examples/**/*.yaml (or .yml), but kustomize patches (*-patch.yaml)
 //
 // below the repository root. Only the kinds below are applied; other documents (Services,
 // SidekiqLayout inputs, Helm hooks, ...) are counted and left out.
@@ -73,6 +73,11 @@ func isGolden(rel string) bool {
 	parts := strings.Split(rel, "/")
 	base := parts[len(parts)-1]
 	if !strings.HasSuffix(base, ".yaml") && !strings.HasSuffix(base, ".yml") {
+		return false
+	}
+	// A kustomize patch (examples/argocd/repo-server-patch.yaml) is a partial object, not a
+	// manifest: it is applied by kustomize onto someone else's object.
+	if strings.HasSuffix(base, "-patch.yaml") {
 		return false
 	}
 	if parts[0] == "examples" || expectedName.MatchString(base) {
