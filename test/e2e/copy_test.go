@@ -288,7 +288,7 @@ func planCopy(g *golden, ns string, db int, r *rig.Rig) (*copyPlan, error) {
 		p.Placeholders++
 	}
 	// Apply order: what is referenced before what references it.
-	for _, kind := range []string{"ConfigMap", "Secret", "Deployment", "TriggerAuthentication", "ScaledObject"} {
+	for _, kind := range []string{"ConfigMap", "Secret", "Deployment", "TriggerAuthentication", "ScaledObject", "PodDisruptionBudget"} {
 		for _, name := range sortedKeys(byKind[kind]) {
 			p.Copy = append(p.Copy, byKind[kind][name])
 		}

@@ -141,7 +141,7 @@ func TestGoldens(t *testing.T) {
 		for _, p := range plans {
 			t.Run(p.Namespace, func(t *testing.T) {
 				// As rendered: dry run, so the test copy below is what the operator sees.
-				for _, kind := range []string{"ConfigMap", "Secret", "Deployment", "TriggerAuthentication", "ScaledObject"} {
+				for _, kind := range []string{"ConfigMap", "Secret", "Deployment", "TriggerAuthentication", "ScaledObject", "PodDisruptionBudget"} {
 					for _, u := range p.Rendered {
 						if u.GetKind() != kind {
 							continue
