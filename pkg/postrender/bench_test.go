@@ -4,19 +4,19 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"strings"
 	"testing"
 
+	"github.com/mastoscale/mastoscale/internal/testutil"
 	"github.com/mastoscale/mastoscale/pkg/postrender"
 	"github.com/stretchr/testify/require"
 	"helm.sh/helm/v3/pkg/action"
-	"helm.sh/helm/v3/pkg/chart/loader"
+	"helm.sh/helm/v3/pkg/chart"
 )
 
-// benchRelease renders the test chart for release name with five split workers (8 documents)
-// and adds 8 foreign documents: a 16-document release, as Helm hands it to a post-renderer.
-func benchRelease(b *testing.B, name string) []byte {
-	chrt, err := loader.Load(testChart(b))
-	require.NoError(b, err)
+// benchRelease renders the official mastodon/helm-charts chart for release name with five split
+// workers and adds 8 foreign documents, as Helm hands a release to a post-renderer.
+func benchRelease(b *testing.B, chrt *chart.Chart, name string) []byte {
 	install := action.NewInstall(&action.Configuration{Log: func(string, ...any) {}})
 	install.DryRun, install.ClientOnly, install.Replace = true, true, true
 	install.ReleaseName, install.Namespace = name, "fedi"
@@ -30,7 +30,9 @@ func benchRelease(b *testing.B, name string) []byte {
 	} {
 		workers = append(workers, map[string]any{"name": w.name, "concurrency": 25, "replicas": 1, "queues": w.queues})
 	}
-	rel, err := install.Run(chrt, map[string]any{"mastodon": map[string]any{"sidekiq": map[string]any{"workers": workers}}})
+	values := testutil.MergeValues(testutil.ChartValues(testutil.HelmChartsChart),
+		map[string]any{"mastodon": map[string]any{"sidekiq": map[string]any{"workers": workers}}})
+	rel, err := install.Run(chrt, values)
 	require.NoError(b, err)
 	var buf bytes.Buffer
 	buf.WriteString(rel.Manifest)
@@ -54,15 +56,16 @@ spec:
 	return buf.Bytes()
 }
 
-// BenchmarkPostRender post-renders one 16-document release and a 4,800-document stream of 300
-// releases. ns/doc should stay flat from one to the other: the transformer is linear.
+// BenchmarkPostRender post-renders one release and a stream of 300 releases. ns/doc should stay
+// flat from one to the other: the transformer is linear.
 func BenchmarkPostRender(b *testing.B) {
+	chrt := officialChart(b, testutil.HelmChartsChart)
 	for _, releases := range []int{1, 300} {
 		var input []byte
 		for i := range releases {
-			input = append(input, benchRelease(b, fmt.Sprintf("social%d", i))...)
+			input = append(input, benchRelease(b, chrt, fmt.Sprintf("social%d", i))...)
 		}
-		docs := 16 * releases
+		docs := strings.Count("\n"+string(input), "\n---\n") + 1
 		b.Run(fmt.Sprintf("docs=%d", docs), func(b *testing.B) {
 			b.SetBytes(int64(len(input)))
 			b.ReportAllocs()

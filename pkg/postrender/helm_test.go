@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	helmpostrender "helm.sh/helm/v3/pkg/postrender"
 	"sigs.k8s.io/kustomize/kyaml/kio"
@@ -22,41 +23,59 @@ import (
 
 var _ helmpostrender.PostRenderer = postrender.PostRenderer{}
 
-func testChart(t testing.TB) string {
-	return filepath.Join(testutil.RepoRoot(t), "test", "charts", "mastodon-like")
+// officialChart loads an official chart from ../shared/charts (testutil.OfficialChart: skipped
+// when absent, a failure under CI) for Helm as a library.
+func officialChart(t testing.TB, name string) *chart.Chart {
+	t.Helper()
+	chrt, err := loader.Load(testutil.OfficialChart(t, name))
+	require.NoError(t, err)
+	return chrt
 }
 
-// TestHelmLibrary installs the test chart with Helm 3 as a library (dry run, client only),
-// post-rendered in process; rel.Manifest is what Helm would apply.
+// TestHelmLibrary installs both official charts with Helm 3 as a library (dry run, client
+// only), post-rendered in process; rel.Manifest is what Helm would apply. The goldens keep only
+// the documents the post-renderer adds (`# Source: <chart>/mastoscale/...`), never the chart's.
 func TestHelmLibrary(t *testing.T) {
-	chrt, err := loader.Load(testChart(t))
-	require.NoError(t, err)
-	for _, tc := range []struct {
-		name, release string
-		values        map[string]any
-		opts          postrender.Options
-	}{
-		{"legacy-preset-split", "mastodon", nil, postrender.Options{Preset: layout.PresetSplit}},
-		{"helm-charts-attach", "social", map[string]any{
-			"style": "helm-charts", "redis": map[string]any{"host": "redis.example"},
-			"mastodon": map[string]any{"sidekiq": map[string]any{"workers": []any{
-				map[string]any{"name": "default", "concurrency": 25, "replicas": 3, "queues": []any{"default,8", "ingress,4", "mailers,2"}},
-				map[string]any{"name": "push-pull", "concurrency": 15, "replicas": 2, "queues": []any{"push", "pull", "fasp"}},
-				map[string]any{"name": "scheduler", "concurrency": 5, "replicas": 1, "queues": []any{"scheduler"}},
-			}}},
-		}, postrender.Options{}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			install := action.NewInstall(&action.Configuration{Log: func(string, ...any) {}})
-			install.DryRun, install.ClientOnly, install.Replace = true, true, true
-			install.ReleaseName, install.Namespace = tc.release, "fedi"
-			install.PostRenderer = postrender.PostRenderer{Options: tc.opts}
-			rel, err := install.Run(chrt, tc.values)
-			require.NoError(t, err)
-			testutil.Golden(t, filepath.Join("testdata", "helm", tc.name+".yaml"), []byte(rel.Manifest))
-			assertAutoscaled(t, rel.Manifest)
-		})
+	for _, chartName := range []string{testutil.LegacyChart, testutil.HelmChartsChart} {
+		chrt := officialChart(t, chartName)
+		for _, tc := range []struct {
+			name, release string
+			values        map[string]any
+			opts          postrender.Options
+		}{
+			{"preset-split", "mastodon", nil, postrender.Options{Preset: layout.PresetSplit}},
+			{"attach", "social", map[string]any{
+				"mastodon": map[string]any{"sidekiq": map[string]any{"workers": []any{
+					map[string]any{"name": "default", "concurrency": 25, "replicas": 3, "queues": []any{"default,8", "ingress,4", "mailers,2"}},
+					map[string]any{"name": "push-pull", "concurrency": 15, "replicas": 2, "queues": []any{"push", "pull", "fasp"}},
+					map[string]any{"name": "scheduler", "concurrency": 5, "replicas": 1, "queues": []any{"scheduler"}},
+				}}},
+			}, postrender.Options{}},
+		} {
+			t.Run(chartName+"/"+tc.name, func(t *testing.T) {
+				install := action.NewInstall(&action.Configuration{Log: func(string, ...any) {}})
+				install.DryRun, install.ClientOnly, install.Replace = true, true, true
+				install.ReleaseName, install.Namespace = tc.release, "fedi"
+				install.PostRenderer = postrender.PostRenderer{Options: tc.opts}
+				rel, err := install.Run(chrt, testutil.MergeValues(testutil.ChartValues(chartName), tc.values))
+				require.NoError(t, err)
+				testutil.Golden(t, filepath.Join("testdata", "helm", chartName+"-"+tc.name+".yaml"), addedDocuments(rel.Manifest))
+				assertAutoscaled(t, rel.Manifest)
+			})
+		}
 	}
+}
+
+// addedDocuments are the documents of a post-rendered manifest that the post-renderer added.
+func addedDocuments(manifest string) []byte {
+	var out []string
+	for _, doc := range strings.Split(manifest, "\n---\n") {
+		doc = strings.TrimPrefix(doc, "---\n")
+		if strings.HasPrefix(doc, "# Source: mastodon/mastoscale/") {
+			out = append(out, strings.TrimSuffix(doc, "\n"))
+		}
+	}
+	return []byte(strings.Join(out, "\n---\n") + "\n")
 }
 
 // assertAutoscaled checks a post-rendered release: every ScaledObject targets a Deployment of
@@ -127,30 +146,31 @@ func run(t *testing.T, env []string, name string, args ...string) (string, strin
 	return stdout.String(), stderr.String(), err
 }
 
-// TestHelm3Binary runs the real helm v3 with mastoscale as an executable post-renderer.
+// TestHelm3Binary runs the real helm v3 on the official mastodon/helm-charts chart with
+// mastoscale as an executable post-renderer.
 func TestHelm3Binary(t *testing.T) {
-	helm := testutil.Tool(t, "MASTOSCALE_HELM3")
 	bin := buildMastoscale(t, t.TempDir())
-	home := t.TempDir()
-	env := []string{"HELM_CACHE_HOME=" + home, "HELM_CONFIG_HOME=" + home, "HELM_DATA_HOME=" + home}
-	base := []string{"template", "social", testChart(t), "--set", "style=helm-charts", "--set", "redis.host=redis.example",
-		"--post-renderer", bin, "--post-renderer-args", "post-render"}
+	helm := func(args ...string) (string, string, error) {
+		args = append([]string{"--post-renderer", bin, "--post-renderer-args", "post-render"}, args...)
+		out, stderr, err := testutil.RunHelmTemplate(t, "MASTOSCALE_HELM3", testutil.HelmChartsChart, "social", "fedi", nil, args...)
+		return string(out), string(stderr), err
+	}
+	split := []string{"--post-renderer-args", "--preset", "--post-renderer-args", "split"}
 
-	out, stderr, err := run(t, env, helm, append(base, "--post-renderer-args", "--preset", "--post-renderer-args", "split")...)
+	out, stderr, err := helm(split...)
 	require.NoError(t, err, stderr)
 	assertAutoscaled(t, out)
 	assert.Contains(t, out, "# Source: mastodon/mastoscale/scaledobject-social-mastodon-sidekiq-default.yaml")
 	assert.Contains(t, out, "host: redis.example")
 
 	// The added documents carry a `# Source:` that --show-only selects.
-	out, stderr, err = run(t, env, helm, append(base, "--post-renderer-args", "--preset", "--post-renderer-args", "split",
-		"--show-only", "mastoscale/scaledobject-social-mastodon-sidekiq-ingress.yaml")...)
+	out, stderr, err = helm(append(split, "--show-only", "mastoscale/scaledobject-social-mastodon-sidekiq-ingress.yaml")...)
 	require.NoError(t, err, stderr)
 	assert.Equal(t, 1, strings.Count(out, "kind: ScaledObject"), out)
 	assert.Contains(t, out, "name: social-mastodon-sidekiq-ingress")
 
 	// A broken layout fails helm with our message.
-	_, stderr, err = run(t, env, helm, append(base, "--post-renderer-args", "-f", "--post-renderer-args", brokenLayout(t))...)
+	_, stderr, err = helm("--post-renderer-args", "-f", "--post-renderer-args", brokenLayout(t))
 	require.Error(t, err)
 	assert.Contains(t, stderr, brokenMessage)
 }
@@ -171,17 +191,21 @@ func TestHelm4Plugin(t *testing.T) {
 	_, stderr, err := run(t, env, helm, "plugin", "install", src)
 	require.NoError(t, err, stderr)
 
-	base := []string{"template", "mastodon", testChart(t), "--post-renderer", "mastoscale"}
-	out, stderr, err := run(t, env, helm, append(base, "--post-renderer-args", "--preset", "--post-renderer-args", "split")...)
+	template := func(args ...string) (string, string, error) {
+		out, stderr, err := testutil.RunHelmTemplateEnv(t, env, "MASTOSCALE_HELM4", testutil.HelmChartsChart, "social", "fedi", nil,
+			append([]string{"--post-renderer", "mastoscale"}, args...)...)
+		return string(out), string(stderr), err
+	}
+	out, stderr, err := template("--post-renderer-args", "--preset", "--post-renderer-args", "split")
 	require.NoError(t, err, stderr)
 	assertAutoscaled(t, out)
-	assert.Contains(t, out, "# Source: mastodon/mastoscale/scaledobject-mastodon-sidekiq-default.yaml")
+	assert.Contains(t, out, "# Source: mastodon/mastoscale/scaledobject-social-mastodon-sidekiq-default.yaml")
 	assert.NotContains(t, out, "postrenderer.helm.sh", "Helm removes its filename annotation")
-	assert.Contains(t, out, "name: mastodon-db-migrate", "the hook passes through")
-	assert.Contains(t, out, `"helm.sh/hook": post-install,post-upgrade`)
+	assert.Contains(t, out, "name: social-mastodon-db-pre-migrate", "the hook passes through")
+	assert.Contains(t, out, `"helm.sh/hook": pre-upgrade`)
 
 	// Helm 4 does not show a plugin's stderr: the message is in the documented log file.
-	_, stderr, err = run(t, env, helm, append(base, "--post-renderer-args", "-f", "--post-renderer-args", brokenLayout(t))...)
+	_, stderr, err = template("--post-renderer-args", "-f", "--post-renderer-args", brokenLayout(t))
 	require.Error(t, err)
 	assert.Contains(t, stderr, `plugin "mastoscale" exited with error`)
 	log, err := os.ReadFile(filepath.Join(state, "mastoscale", "post-render.log"))
