@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mastoscale/mastoscale/internal/cli"
+	"github.com/mastoscale/mastoscale/internal/cli/clitest"
 	"github.com/mastoscale/mastoscale/internal/testutil"
 	"github.com/stretchr/testify/require"
 	"sigs.k8s.io/yaml"
@@ -49,10 +49,10 @@ func TestArgoCD(t *testing.T) {
 				dir := example(t, tc.chart, tc.values, attach)
 				env := append(testutil.HelmHome(t), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
 				args := append(append([]string{"build"}, opts...), "--helm-command", helm, dir)
-				got := run(t, env, kustomize, args...)
+				got := testutil.Exec(t, env, kustomize, args...)
 				withoutTransformer(t, dir)
-				plain := run(t, env, kustomize, args...)
-				testutil.AssertSameObjects(t, postRender(t, plain, postRenderArgs...), got)
+				plain := testutil.Exec(t, env, kustomize, args...)
+				testutil.AssertSameObjects(t, clitest.PostRender(t, plain, postRenderArgs...), got)
 
 				gotDocs, plainDocs := testutil.Documents(t, got), testutil.Documents(t, plain)
 				testutil.AssertSameObjects(t, testutil.Join(notSidekiq(plainDocs)), testutil.Join(notSidekiq(gotDocs)))
@@ -159,23 +159,4 @@ func buildMastoscale(t *testing.T) string {
 	out, err := exec.Command("go", "build", "-o", filepath.Join(dir, "mastoscale"), "github.com/mastoscale/mastoscale/cmd/mastoscale").CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	return dir
-}
-
-func run(t *testing.T, env []string, name string, args ...string) []byte {
-	t.Helper()
-	cmd := exec.Command(name, args...)
-	cmd.Env = append(os.Environ(), env...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	require.NoError(t, cmd.Run(), "%s %s:\n%s", filepath.Base(name), strings.Join(args, " "), stderr.String())
-	return stdout.Bytes()
-}
-
-// postRender runs `mastoscale post-render ARGS` in-process on manifests.
-func postRender(t *testing.T, manifests []byte, args ...string) []byte {
-	t.Helper()
-	var out, errOut bytes.Buffer
-	code := cli.Run(append([]string{"post-render"}, args...), cli.Streams{In: bytes.NewReader(manifests), Out: &out, ErrOut: &errOut})
-	require.Equal(t, 0, code, errOut.String())
-	return out.Bytes()
 }

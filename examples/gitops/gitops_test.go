@@ -8,12 +8,12 @@ package gitops_test
 import (
 	"bytes"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/mastoscale/mastoscale/internal/cli"
+	"github.com/mastoscale/mastoscale/internal/cli/clitest"
 	"github.com/mastoscale/mastoscale/internal/drift"
 	"github.com/mastoscale/mastoscale/internal/testutil"
 	"github.com/stretchr/testify/require"
@@ -65,7 +65,7 @@ func checkEquivalence(t *testing.T, env string, ex example, files map[string][]b
 	autoscaling := helmMastoscale(t, helm, ex, files["mastoscale-values.yaml"])
 
 	plain := testutil.HelmTemplate(t, env, ex.chart, ex.release, ex.namespace, nil)
-	want := postRender(t, plain, "-f", ex.layout)
+	want := clitest.PostRender(t, plain, "-f", ex.layout)
 	scaled := scaledDeployments(t, files["argocd-application.yaml"])
 	require.Len(t, scaled, 4)
 
@@ -116,7 +116,7 @@ func helmMastoscale(t *testing.T, helm string, ex example, values []byte) []byte
 	file := filepath.Join(t.TempDir(), "values.yaml")
 	require.NoError(t, os.WriteFile(file, values, 0o644))
 	chart := filepath.Join(testutil.RepoRoot(t), "charts", "mastoscale")
-	return run(t, testutil.HelmHome(t), helm, "template", ex.release+"-autoscaling", chart, "-n", ex.namespace, "-f", file)
+	return testutil.Exec(t, testutil.HelmHome(t), helm, "template", ex.release+"-autoscaling", chart, "-n", ex.namespace, "-f", file)
 }
 
 // fluxPostRender applies the HelmRelease's postRenderers kustomize patches to the chart's
@@ -240,23 +240,4 @@ func dropDifferences(m map[string]any, ignoreReplicas []string) {
 			c["env"] = kept
 		}
 	}
-}
-
-func run(t *testing.T, env []string, name string, args ...string) []byte {
-	t.Helper()
-	cmd := exec.Command(name, args...)
-	cmd.Env = append(os.Environ(), env...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	require.NoError(t, cmd.Run(), "%s %s:\n%s", filepath.Base(name), strings.Join(args, " "), stderr.String())
-	return stdout.Bytes()
-}
-
-// postRender runs `mastoscale post-render ARGS` in-process on manifests.
-func postRender(t *testing.T, manifests []byte, args ...string) []byte {
-	t.Helper()
-	var out, errOut bytes.Buffer
-	code := cli.Run(append([]string{"post-render"}, args...), cli.Streams{In: bytes.NewReader(manifests), Out: &out, ErrOut: &errOut})
-	require.Equal(t, 0, code, errOut.String())
-	return out.Bytes()
 }

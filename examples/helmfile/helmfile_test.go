@@ -2,14 +2,13 @@
 package helmfile_test
 
 import (
-	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/mastoscale/mastoscale/internal/cli"
+	"github.com/mastoscale/mastoscale/internal/cli/clitest"
 	"github.com/mastoscale/mastoscale/internal/testutil"
 	"github.com/stretchr/testify/require"
 	"sigs.k8s.io/yaml"
@@ -49,12 +48,12 @@ func TestHelmfile(t *testing.T) {
 				installPlugin(t, helm, bin, env)
 			}
 			env = append(env, "MASTODON_HELM_CHARTS="+releases[0].chart, "MASTODON_CHART="+releases[1].chart)
-			got := run(t, env, helmfile, "--helm-binary", helm, "--file", tt.file, "template", "--skip-deps")
+			got := testutil.Exec(t, env, helmfile, "--helm-binary", helm, "--file", tt.file, "template", "--skip-deps")
 
 			var want []byte
 			for _, r := range releases {
-				plain := run(t, env, helm, "template", r.name, r.chart, "--namespace", r.namespace, "--values", r.values)
-				want = append(want, postRender(t, plain, "--preset", "split")...)
+				plain := testutil.Exec(t, env, helm, "template", r.name, r.chart, "--namespace", r.namespace, "--values", r.values)
+				want = append(want, clitest.PostRender(t, plain, "--preset", "split")...)
 			}
 			testutil.AssertSameObjects(t, want, got)
 			testutil.Golden(t, filepath.Join("rendered", tt.name+".yaml"), kedaObjects(t, got))
@@ -96,24 +95,5 @@ func installPlugin(t *testing.T, helm, bin string, env []string) {
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "plugin.yaml"), meta, 0o644))
 	require.NoError(t, os.Symlink(bin, filepath.Join(dir, "bin", "mastoscale")))
-	run(t, env, helm, "plugin", "install", dir)
-}
-
-func run(t *testing.T, env []string, name string, args ...string) []byte {
-	t.Helper()
-	cmd := exec.Command(name, args...)
-	cmd.Env = append(os.Environ(), env...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	require.NoError(t, cmd.Run(), "%s %s:\n%s", filepath.Base(name), strings.Join(args, " "), stderr.String())
-	return stdout.Bytes()
-}
-
-// postRender runs `mastoscale post-render ARGS` in-process on manifests.
-func postRender(t *testing.T, manifests []byte, args ...string) []byte {
-	t.Helper()
-	var out, errOut bytes.Buffer
-	code := cli.Run(append([]string{"post-render"}, args...), cli.Streams{In: bytes.NewReader(manifests), Out: &out, ErrOut: &errOut})
-	require.Equal(t, 0, code, errOut.String())
-	return out.Bytes()
+	testutil.Exec(t, env, helm, "plugin", "install", dir)
 }
