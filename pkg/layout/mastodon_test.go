@@ -48,6 +48,31 @@ func TestWeightsAndSingleton(t *testing.T) {
 	assert.False(t, ok, "the queue is mailers, not mailer")
 }
 
+// TestWeightsPerVersion: the weights of config/sidekiq.yml, read at the release commits
+// ("Bump version to 3.5.0" 8c7223f, "to 4.0.0" fb389bd); 4.0 raised them with the ingress queue.
+func TestWeightsPerVersion(t *testing.T) {
+	tests := []struct {
+		version string
+		want    map[string]int32
+	}{
+		{"3.3", map[string]int32{"default": 6, "push": 4, "mailers": 2, "pull": 0, "scheduler": 0}},
+		{"3.5.19", map[string]int32{"default": 6, "push": 4, "mailers": 2, "pull": 0, "scheduler": 0}},
+		{"4.0", map[string]int32{"default": 8, "push": 6, "ingress": 4, "mailers": 2, "pull": 0, "scheduler": 0}},
+		{"4.4", map[string]int32{"default": 8, "push": 6, "ingress": 4, "mailers": 2, "pull": 0, "scheduler": 0, "fasp": 0}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.version, func(t *testing.T) {
+			v, err := layout.ParseMastodonVersion(tt.version)
+			require.NoError(t, err)
+			got := map[string]int32{}
+			for _, q := range layout.QueueCatalogue(v) {
+				got[q.Name] = q.Weight
+			}
+			assert.Equal(t, tt.want, got)
+		})
+	}
+}
+
 func TestParseVersionRejects(t *testing.T) {
 	for _, s := range []string{"", "4", "four.three", "4.3.2.1", "4.-1"} {
 		_, err := layout.ParseMastodonVersion(s)

@@ -29,6 +29,12 @@ type CatalogueQueue struct {
 
 // QueueCatalogue returns the queue catalogue of v in the order of Mastodon's config/sidekiq.yml.
 // The result is a fresh slice the caller may modify.
+//
+// Source, config/sidekiq.yml of mastodon/mastodon at its release commits: 3.3.0 to 3.5.0
+// ("Bump version to 3.5.0", 8c7223f) list [default, 6] [push, 4] [mailers, 2] [pull]
+// [scheduler]; 4.0.0 (fb389bd, from #20264, which added ingress) [default, 8] [push, 6]
+// [ingress, 4] [mailers, 2] [pull] [scheduler], unchanged through 4.3; 4.4 (#34415) appends
+// [fasp].
 func QueueCatalogue(v MastodonVersion) []CatalogueQueue {
 	qs := []CatalogueQueue{
 		{Name: QueueDefault, Weight: 8},
@@ -44,6 +50,7 @@ func QueueCatalogue(v MastodonVersion) []CatalogueQueue {
 	}
 	if v.Less(MastodonVersion{Major: 4, Minor: 0}) {
 		qs = slices.DeleteFunc(qs, func(q CatalogueQueue) bool { return q.Name == QueueIngress })
+		qs[0].Weight, qs[1].Weight = 6, 4 // default, push
 	}
 	return qs
 }
