@@ -200,7 +200,7 @@ func Run(name string, l *layout.SidekiqLayout, trace *Trace, opts Options) (*Res
 			wt := int32(1)
 			if q.Weight != nil {
 				wt = max(*q.Weight, 1)
-				st.fetch.strict = false
+				st.fetch.strict = st.fetch.strict && *q.Weight <= 0 // Sidekiq: strict unless a weight > 0
 			}
 			st.fetch.weights = append(st.fetch.weights, wt)
 			if _, taken := oracleOwner[q.Name]; !taken {
