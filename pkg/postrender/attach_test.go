@@ -2,6 +2,8 @@ package postrender_test
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/mastoscale/mastoscale/internal/testutil"
@@ -72,4 +74,22 @@ func replicaRanges(t *testing.T, stream []byte) map[string][2]string {
 		out[get("spec", "scaleTargetRef", "name")] = [2]string{get("spec", "minReplicaCount"), get("spec", "maxReplicaCount")}
 	}
 	return out
+}
+
+// TestAttachReadsWeightZeroAsUnset: Sidekiq runs `-q push,0` as `-q push` (weight 0 is no
+// weight: 6.x parse_queue, 7.x Capsule#queues=), so attach accepts a chart worker written with
+// it and keeps its command.
+func TestAttachReadsWeightZeroAsUnset(t *testing.T) {
+	input, err := os.ReadFile(filepath.Join("testdata", "cases", "attach-split-workers", "input.yaml"))
+	require.NoError(t, err)
+	require.Contains(t, string(input), `"push,6"`)
+	input = bytes.ReplaceAll(input, []byte(`"push,6"`), []byte(`"push,0"`))
+	var out bytes.Buffer
+	res, err := postrender.Run(bytes.NewReader(input), &out, postrender.Options{})
+	require.NoError(t, err, "weight 0 is Sidekiq's unset, not a mistake")
+	for _, f := range res.Findings {
+		assert.NotContains(t, f.Message, "weight", "weight 0 is Sidekiq's unset, not a mistake")
+	}
+	assert.Contains(t, out.String(), `"push,0"`, "attach keeps the chart's command")
+	assert.Contains(t, replicaRanges(t, out.Bytes()), "mastodon-sidekiq-push-pull")
 }

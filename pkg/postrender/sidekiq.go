@@ -32,7 +32,8 @@ type Sidekiq struct {
 
 // Queue is one -q argument.
 type Queue struct {
-	Name   string
+	Name string
+	// Weight is nil for `-q name` and for `-q name,0`, which Sidekiq runs alike.
 	Weight *int32
 }
 
@@ -154,7 +155,9 @@ func (s *Sidekiq) queue(next func() (string, bool)) {
 			s.Err = fmt.Sprintf("-q %q has a weight that is not a number", v)
 			return
 		}
-		q.Weight = ptr.To(int32(n))
+		if n > 0 { // Sidekiq's CLI reads weight 0 as none: listed once, strict order kept
+			q.Weight = ptr.To(int32(n))
+		}
 	}
 	s.Queues = append(s.Queues, q)
 }

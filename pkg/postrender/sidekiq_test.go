@@ -22,7 +22,7 @@ func TestParseSidekiqArgs(t *testing.T) {
 			Sidekiq{Err: "the queues come from a Sidekiq config file (-C), which mastoscale cannot read"}},
 		{"no queue", []string{"-c", "5"}, Sidekiq{ConcurrencyFlag: ptr.To[int32](5), Err: "the command names no queue (-q)"}},
 		{"bad weight", []string{"-q", "default,high"}, Sidekiq{Err: `-q "default,high" has a weight that is not a number`}},
-		{"weight zero is unweighted", []string{"-q", "default,0"}, Sidekiq{Queues: []Queue{{"default", ptr.To[int32](0)}}}},
+		{"weight zero is unweighted", []string{"-q", "default,0"}, Sidekiq{Queues: []Queue{{"default", nil}}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			assert.Equal(t, tc.want, parseSidekiqArgs(tc.args))
