@@ -136,7 +136,7 @@ func TestReadAgainstRedis(t *testing.T) {
 	assert.Equal(t, "1567/1500", st.Workers[1].Targets[0].String())
 
 	assert.ElementsMatch(t, []string{
-		`2 processes mastodon-sidekiq-scheduler-a:1:000000000001, mastodon-sidekiq-scheduler-b:1:000000000001: worker "scheduler" consumes "scheduler", which must run in exactly one process, and runs 2 replicas, so every periodic job runs 2 times: set replicas to 1 (strategy Recreate) and move the other queues to a worker that can scale`,
+		`2 processes mastodon-sidekiq-scheduler-a:1:000000000001, mastodon-sidekiq-scheduler-b:1:000000000001: worker "scheduler" consumes "scheduler" and runs 2 replicas, but the queue must run in exactly one process (` + layout.SchedulerDuplicates + `): set replicas to 1 (strategy Recreate) and move the other queues to a worker that can scale`,
 		`the live processes: queue "mailers" is consumed by no worker, so its jobs would wait forever: add it to a worker's queues`,
 		`process mastodon-sidekiq-default-a:1:000000000001: the database pool is 20 (DB_POOL of the layout's worker "default") but Sidekiq runs 25 threads (the process registry): 5 threads wait for a connection; set DB_POOL to 25 or remove it (Mastodon 4.3+ then sizes the pool to the threads)`,
 		`process mastodon-sidekiq-default-a:1:000000000001 (worker "default") runs 25 threads but the layout says 20`,

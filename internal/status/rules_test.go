@@ -18,7 +18,7 @@ func TestRuleWarnings(t *testing.T) {
 	}
 	snap := &Snapshot{Namespace: "masto", Queues: map[string]QueueSample{"custom": {Backlog: 3}, "default": {}}, Processes: procs}
 	assert.Equal(t, []string{
-		`process b: "scheduler" is already consumed by process a; a second consumer enqueues every periodic job twice: keep it in exactly one worker`,
+		`process b: "scheduler" is already consumed by process a, and must run in exactly one process (` + layout.SchedulerDuplicates + `): keep it in exactly one worker`,
 		`the live processes: queue "custom" is consumed by no worker, so its jobs would wait forever: add it to a worker's queues`,
 		`process b: 40 threads: Sidekiq gains little beyond 30 threads per process: lower concurrency and raise replicas`,
 	}, ruleWarnings(snap, nil, procs), "without a layout the version, and so REDIS_NAMESPACE, is unknown")

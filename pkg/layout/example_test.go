@@ -22,7 +22,7 @@ spec:
 		}
 	}
 	// Output:
-	// spec.workers[0].autoscale: worker "everything" consumes "scheduler", which must run in exactly one process (sidekiq-scheduler enqueues every periodic job once per process): remove its autoscaling, or move "scheduler" to a worker of its own with one replica and strategy Recreate
+	// spec.workers[0].autoscale: worker "everything" consumes "scheduler", which must run in exactly one process (sidekiq-scheduler enqueues each `every`/`interval` job of Mastodon's schedule, such as scheduled statuses, trends and indexing, once per process consuming the scheduler queue; only `cron`/`at` jobs are deduplicated): remove its autoscaling, or move "scheduler" to a worker of its own with one replica and strategy Recreate
 }
 
 func ExampleListName() {

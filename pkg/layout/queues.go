@@ -13,10 +13,23 @@ const (
 	QueueFASP      = "fasp"
 )
 
-// SchedulerQueue is the queue sidekiq-scheduler listens on. Every process that consumes it
-// enqueues each periodic job once, so exactly one process may consume it: two duplicate every
-// periodic job, none runs none.
+// SchedulerQueue is the queue sidekiq-scheduler listens on: Mastodon's config/sidekiq.yml
+// (since 3.3) sets `:listened_queues_only: true` and puts every scheduled job on it, so each
+// process consuming it loads the whole schedule and none that does not. Exactly one process may
+// consume it; SchedulerDuplicates says what a second one does, and with none no periodic job
+// runs at all.
 const SchedulerQueue = QueueScheduler
+
+// SchedulerDuplicates says why a second process consuming SchedulerQueue is an error; every
+// finding that gives the reason quotes it. sidekiq-scheduler enqueues an occurrence only when
+// RedisManager.register_job_instance adds its trigger second to the job's sorted set
+// (Scheduler#idempotent_job_enqueue). A `cron` (or `at`) occurrence has the same second in
+// every process (Utils.calc_cron_run_time), so it is enqueued once; an `every` or `interval`
+// job is timed from each process's own start, so each process enqueues it (sidekiq-scheduler's
+// README, "Notes about running on Multiple Hosts"). Mastodon 4.x schedules scheduled statuses,
+// trends, indexing and several cleanups with `every`/`interval` (6 of the 12 jobs at 4.0.0,
+// the others `cron`; 3.5.0: 5 of 15), so these run once more per extra process.
+const SchedulerDuplicates = "sidekiq-scheduler enqueues each `every`/`interval` job of Mastodon's schedule, such as scheduled statuses, trends and indexing, once per process consuming the scheduler queue; only `cron`/`at` jobs are deduplicated"
 
 // CatalogueQueue is one Sidekiq queue of a Mastodon release.
 type CatalogueQueue struct {

@@ -105,8 +105,8 @@ func (c *checker) add(s Severity, rule string, at Location, format string, args 
 
 func (c *checker) at(w int, p Part, index int) Location { return c.in.Where.Worker(w, p, index) }
 
-// scheduler: sidekiq-scheduler enqueues every `every`/`interval` job once per process that
-// consumes the scheduler queue, so exactly one process may consume it.
+// scheduler: exactly one process may consume the scheduler queue; each finding of a second
+// one gives SchedulerDuplicates as the reason, and with none no process loads the schedule.
 func (c *checker) scheduler() {
 	var consumers []int
 	for i, w := range c.in.Workloads {
@@ -116,28 +116,28 @@ func (c *checker) scheduler() {
 	}
 	if len(consumers) == 0 && c.in.Complete {
 		c.add(Error, RuleSchedulerMissing, c.in.Where.Workers(),
-			"no worker consumes %q, so no periodic job would run: give exactly one worker (with one replica) that queue", SchedulerQueue)
+			"no worker consumes %q, so no process would load Mastodon's schedule and no periodic job would run: give exactly one worker (with one replica) that queue", SchedulerQueue)
 	}
 	for n, i := range consumers {
 		w := c.in.Workloads[i]
 		if n > 0 {
 			first := consumers[0]
 			c.add(Error, RuleSchedulerShared, c.at(i, PartQueue, queueIndex(w, SchedulerQueue)),
-				"%q is already consumed by %s; a second consumer enqueues every periodic job twice: keep it in exactly one worker",
-				SchedulerQueue, c.at(first, PartQueue, queueIndex(c.in.Workloads[first], SchedulerQueue)))
+				"%q is already consumed by %s, and must run in exactly one process (%s): keep it in exactly one worker",
+				SchedulerQueue, c.at(first, PartQueue, queueIndex(c.in.Workloads[first], SchedulerQueue)), SchedulerDuplicates)
 		}
 		switch {
 		case w.Autoscaled:
 			c.add(Error, RuleSchedulerAutoscaled, c.at(i, PartAutoscaler, 0),
-				"worker %q consumes %q, which must run in exactly one process (sidekiq-scheduler enqueues every periodic job once per process): remove its autoscaling, or move %q to a worker of its own with one replica and strategy Recreate",
-				w.Name, SchedulerQueue, SchedulerQueue)
+				"worker %q consumes %q, which must run in exactly one process (%s): remove its autoscaling, or move %q to a worker of its own with one replica and strategy Recreate",
+				w.Name, SchedulerQueue, SchedulerDuplicates, SchedulerQueue)
 		case w.Replicas > 1:
 			c.add(Error, RuleSchedulerShared, c.at(i, PartReplicas, 0),
-				"worker %q consumes %q, which must run in exactly one process, and runs %d replicas, so every periodic job runs %d times: set replicas to 1 (strategy Recreate) and move the other queues to a worker that can scale",
-				w.Name, SchedulerQueue, w.Replicas, w.Replicas)
+				"worker %q consumes %q and runs %d replicas, but the queue must run in exactly one process (%s): set replicas to 1 (strategy Recreate) and move the other queues to a worker that can scale",
+				w.Name, SchedulerQueue, w.Replicas, SchedulerDuplicates)
 		case w.Replicas < 1:
 			c.add(Error, RuleSchedulerMissing, c.at(i, PartReplicas, 0),
-				"worker %q consumes %q, which must run in exactly one process, and runs none, so no periodic job runs: set replicas to 1",
+				"worker %q consumes %q, which must run in exactly one process, and runs none, so no process loads Mastodon's schedule and no periodic job runs: set replicas to 1",
 				w.Name, SchedulerQueue)
 		}
 	}

@@ -71,8 +71,8 @@ func joinField(path, key string) string {
 }
 
 // checkAutoscalers finds the user's autoscalers that would fight the layout: an HPA or a
-// ScaledObject on the worker consuming the scheduler queue (a singleton: scaled to two, every
-// periodic job runs twice), an HPA on a worker that gets a ScaledObject (two HPAs on one
+// ScaledObject on the worker consuming the scheduler queue (a singleton:
+// layout.SchedulerDuplicates), an HPA on a worker that gets a ScaledObject (two HPAs on one
 // Deployment), and autoscalers left on a Deployment the layout replaces.
 func checkAutoscalers(m *Manifests, r *release, l *layout.Layout, f *findings) {
 	byName := map[string]layout.Workload{}
@@ -106,7 +106,7 @@ func checkAutoscaler(a *Object, target string, byName map[string]layout.Workload
 	line := a.Node.YNode().Line
 	switch {
 	case ok && w.ConsumesScheduler():
-		f.add(layout.Error, at, "line %d: %s %s scales Deployment %s, which consumes the scheduler queue and must run exactly one replica (periodic jobs would run twice): remove the %s", line, a.Kind, a.Name, target, a.Kind)
+		f.add(layout.Error, at, "line %d: %s %s scales Deployment %s, which consumes the scheduler queue and must run exactly one replica (%s): remove the %s", line, a.Kind, a.Name, target, layout.SchedulerDuplicates, a.Kind)
 	case ok && w.Autoscaled && a.Kind == "HorizontalPodAutoscaler":
 		f.add(layout.Error, at, "line %d: HorizontalPodAutoscaler %s scales Deployment %s, which also gets the ScaledObject %s (KEDA's own HPA): two autoscalers would fight over its replicas; remove the HPA, or give the worker fixed replicas in a layout", line, a.Name, target, target)
 	case ok:
