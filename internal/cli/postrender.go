@@ -38,12 +38,20 @@ TriggerAuthentication they share, and no replicas on autoscaled Deployments. Red
 release name and the Mastodon version are read from the release; a layout only needs what
 differs.
 
-Without -f or --preset it attaches: each worker the chart runs (mastodon.sidekiq.workers) gets
-a ScaledObject, but the one consuming "scheduler", which stays at its replicas; image, command
-and pod stay the chart's. A release with nothing to autoscale (both charts' defaults: one
-worker consuming every queue) is an error: use --preset split, or list the workers. With a
-layout or preset whose workers differ from the release's, the chart's Sidekiq Deployments are
-replaced by the layout's, cloned from the chart's pod template.
+Attach is the default: without --preset, and with no -f or a -f layout that lists no
+spec.workers and names no spec.preset (one stating only what differs: Redis, the budget).
+Each worker the chart runs (mastodon.sidekiq.workers) keeps its Deployment, image and command
+and gets a ScaledObject whose minimum is its chart replicas, but the one consuming
+"scheduler", which keeps its one replica and gets strategy Recreate. The only other edits:
+spec.replicas goes from scaled Deployments, terminationGracePeriodSeconds is raised above
+Sidekiq's -t, and DB_POOL is set to -c where it is lower (or unset, before Mastodon 4.3);
+each is reported as an info finding. A release with nothing to autoscale (both charts'
+defaults: one worker consuming every queue) is an error: use --preset split, or list the workers.
+
+Split is --preset or a layout listing spec.workers (or naming spec.preset): the chart's
+Sidekiq Deployments are replaced by the layout's workers, each cloned from the chart's pod
+template with its own command, labels and DB_POOL (a worker named like one of the chart's
+takes from it the queues and threads the layout leaves unset).
 
 Helm 3:  helm install ... --post-renderer mastoscale --post-renderer-args post-render
 Helm 4:  helm plugin install ./cmd/mastoscale/helm-plugin && helm install ... --post-renderer mastoscale
@@ -64,6 +72,11 @@ regenerates it.`,
 		},
 	}
 	f.layout.register(cmd)
+	// Not the other commands' defaults: without -f or --preset post-render attaches, and a preset
+	// is built for the version the release runs.
+	preset, version := cmd.Flags().Lookup("preset"), cmd.Flags().Lookup("mastodon-version")
+	preset.Usage = fmt.Sprintf("built-in layout, replacing the chart's workers: one of %v (default none: attach to the chart's workers)", layout.Presets)
+	version.Usage, version.DefValue = "Mastodon version of a preset (default the version the release runs)", ""
 	f.out.register(cmd)
 	cmd.Flags().StringVar(&f.findingsLog, "findings-log", "", "write the findings of this run to this file, \"off\" for none (default $"+findingsLogEnv+", else under $XDG_STATE_HOME)")
 	cmd.Flags().StringVar(&f.findingsLog, "error-log", "", "the former name of --findings-log")

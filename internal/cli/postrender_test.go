@@ -3,12 +3,14 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/mastoscale/mastoscale/internal/testutil"
+	"github.com/mastoscale/mastoscale/pkg/layout"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	sigsyaml "sigs.k8s.io/yaml"
@@ -138,4 +140,39 @@ func TestPostRenderCheckJSONAndList(t *testing.T) {
 	require.NoError(t, os.WriteFile(committedJSON, asJSON, 0o644))
 	code, out = run(release(t), "--check", committedJSON)
 	assert.Zero(t, code, "a JSON committed file checks against the stream's output:\n%s", out)
+}
+
+// TestPostRenderHelpDescribesAttach: the help says what attach is and does, and what it says
+// holds: a -f layout without workers or preset attaches too (the chart's commands stay).
+func TestPostRenderHelpDescribesAttach(t *testing.T) {
+	var out, errOut bytes.Buffer
+	require.Zero(t, Run([]string{"post-render", "--help"}, Streams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}), errOut.String())
+	help := strings.Join(strings.Fields(out.String()), " ")
+	assert.NotContains(t, help, "Without -f or --preset it attaches", "a -f layout without workers attaches too")
+	assert.NotContains(t, help, `(default "split" when no file is given)`, "without -f or --preset post-render attaches")
+	assert.NotContains(t, help, fmt.Sprintf("(default %q)", layout.DefaultMastodonVersion.String()), "a preset is built for the release's version")
+	for _, want := range []string{
+		"Attach is the default: without --preset, and with no -f or a -f layout that lists no spec.workers and names no spec.preset",
+		"keeps its Deployment, image and command",
+		"terminationGracePeriodSeconds is raised above Sidekiq's -t",
+		"DB_POOL is set to -c where it is lower",
+		"strategy Recreate",
+		"Split is --preset or a layout listing spec.workers",
+		"(default none: attach to the chart's workers)",
+		"Mastodon version of a preset (default the version the release runs)",
+	} {
+		assert.Contains(t, help, want)
+	}
+
+	input, err := os.ReadFile(filepath.Join(testutil.RepoRoot(t), "pkg", "postrender", "testdata", "cases", "attach-split-workers", "input.yaml"))
+	require.NoError(t, err)
+	dir := t.TempDir()
+	redisOnly := filepath.Join(dir, "redis.yaml")
+	require.NoError(t, os.WriteFile(redisOnly, []byte("apiVersion: mastoscale.dev/v1alpha1\nkind: SidekiqLayout\nspec:\n  database: {reserved: 10}\n"), 0o600))
+	var stdout, stderr bytes.Buffer
+	code := Run([]string{"post-render", "-f", redisOnly, "--findings-log", "off"}, Streams{In: bytes.NewReader(input), Out: &stdout, ErrOut: &stderr})
+	require.Zero(t, code, stderr.String())
+	assert.Contains(t, stdout.String(), `"push,6"`, "attach keeps the chart's command")
+	assert.Contains(t, stdout.String(), "name: mastodon-sidekiq-push-pull")
+	assert.Contains(t, stdout.String(), "kind: ScaledObject")
 }
