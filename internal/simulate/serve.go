@@ -1,0 +1,100 @@
+package simulate
+
+import "math/rand/v2"
+
+// serve lets the worker's ready threads fetch jobs during [t, t+1). Threads whose job ended
+// by t are idle and fetch first, oldest pod first; then each running group fetches at the
+// instant it becomes free, earliest first, while jobs are queued. Jobs arrive only at whole
+// seconds, so once the queues are empty nothing more starts before t+1.
+func (st *workerState) serve(t int, rng *rand.Rand) {
+	now, end := float64(t), float64(t+1)
+	h := &st.groups
+	for len(*h) > 0 && (*h)[0].free <= now {
+		g := h.pop()
+		g.pod.idle += int32(g.job.n)
+	}
+	backlog := st.fetch.backlog()
+	for _, p := range st.pods {
+		if backlog == 0 {
+			return
+		}
+		if p.idle > 0 {
+			k := min(int64(p.idle), backlog)
+			p.idle -= int32(k)
+			backlog -= k
+			st.start(p, k, now, rng)
+		}
+	}
+	for backlog > 0 && len(*h) > 0 && (*h)[0].free < end {
+		g := h.pop()
+		n := g.job.n
+		for len(*h) > 0 && (*h)[0].free == g.free && (*h)[0].seq == g.seq {
+			n += h.pop().job.n // threads of one pod free at one instant fetch as one
+		}
+		k := min(n, backlog)
+		backlog -= k
+		g.pod.idle += int32(n - k)
+		st.start(g.pod, k, g.free, rng)
+	}
+}
+
+// start has k threads of pod p fetch a job each at instant f; the queues hold at least k.
+func (st *workerState) start(p *pod, k int64, f float64, rng *rand.Rand) {
+	fe := &st.fetch
+	if fe.strict || len(fe.queues) == 1 {
+		for qi, q := range fe.queues {
+			for k > 0 && q.n > 0 {
+				r := q.take(k)
+				k -= r.n
+				st.begin(p, qi, q, r, f)
+			}
+			if k == 0 {
+				return
+			}
+		}
+		return
+	}
+	picked, left := fe.picked, fe.left
+	var total int32
+	for i, q := range fe.queues {
+		picked[i], left[i] = 0, q.n
+		if q.n > 0 {
+			total += fe.weights[i]
+		}
+	}
+	for range k {
+		r := rng.Int32N(total)
+		for i, w := range fe.weights {
+			if left[i] == 0 {
+				continue
+			}
+			if r < w {
+				picked[i]++
+				if left[i]--; left[i] == 0 {
+					total -= w
+				}
+				break
+			}
+			r -= w
+		}
+	}
+	for qi, q := range fe.queues {
+		for m := picked[qi]; m > 0; {
+			r := q.take(m)
+			m -= r.n
+			st.begin(p, qi, q, r, f)
+		}
+	}
+}
+
+// begin starts run r, taken from queue qi, on r.n threads of pod p at instant f.
+func (st *workerState) begin(p *pod, qi int, q *queue, r run, f float64) {
+	res := st.res
+	wait := f - float64(r.enq)
+	res.hist.addN(wait, r.n)
+	if wait > res.Goal {
+		res.OverGoal += r.n
+	}
+	res.Started[qi] += r.n
+	st.groups.push(group{free: f + float64(r.service), start: f, pod: p, q: q, job: r, seq: p.seq})
+}
