@@ -108,7 +108,7 @@ func (s *sim) loop() int64 {
 			if st.so != nil {
 				st.autoscale(t, down, s.startup)
 			}
-			if !down && (len(st.groups) > 0 || st.idle()) {
+			if !down && (st.groups.len() > 0 || st.idle()) {
 				st.serve(t, s.rng)
 			}
 			conn += st.account(t)

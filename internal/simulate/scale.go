@@ -123,11 +123,13 @@ func (st *workerState) scaleTo(t int, n int32, startup int) {
 	// Sidekiq on TERM stops fetching and waits -t seconds for running jobs; those still running
 	// then go back to their queue and run again elsewhere.
 	deadline := float64(t) + float64(st.timeout)
-	kept := st.groups[:0]
-	for _, g := range st.groups {
+	running := st.groups.running()
+	kept := 0
+	for _, g := range running {
 		p := g.pod
 		if !p.stopping {
-			kept = append(kept, g)
+			running[kept] = g
+			kept++
 			continue
 		}
 		if g.free <= deadline {
@@ -143,8 +145,7 @@ func (st *workerState) scaleTo(t int, n int32, startup int) {
 		st.res.Requeued += g.job.n
 		p.doneAt = max(p.doneAt, deadline)
 	}
-	st.groups = kept
-	st.groups.init()
+	st.groups.keep(kept)
 	st.dropStopped(float64(t))
 }
 

@@ -9,7 +9,7 @@ import "math/rand/v2"
 func (st *workerState) serve(t int, rng *rand.Rand) {
 	now, end := float64(t), float64(t+1)
 	h := &st.groups
-	for len(*h) > 0 && (*h)[0].free <= now {
+	for h.len() > 0 && h.top().free <= now {
 		g := h.pop()
 		g.pod.idle += int32(g.job.n)
 	}
@@ -25,10 +25,10 @@ func (st *workerState) serve(t int, rng *rand.Rand) {
 			st.start(p, k, now, rng)
 		}
 	}
-	for backlog > 0 && len(*h) > 0 && (*h)[0].free < end {
+	for backlog > 0 && h.len() > 0 && h.top().free < end {
 		g := h.pop()
 		n := g.job.n
-		for len(*h) > 0 && (*h)[0].free == g.free && (*h)[0].seq == g.seq {
+		for h.len() > 0 && h.top().free == g.free && h.top().seq == g.seq {
 			n += h.pop().job.n // threads of one pod free at one instant fetch as one
 		}
 		k := min(n, backlog)
@@ -56,11 +56,23 @@ func (st *workerState) start(p *pod, k int64, f float64, rng *rand.Rand) {
 	}
 	picked, left := fe.picked, fe.left
 	var total int32
+	var queued int64
+	open := 0
 	for i, q := range fe.queues {
 		picked[i], left[i] = 0, q.n
 		if q.n > 0 {
 			total += fe.weights[i]
+			queued += q.n
+			open++
 		}
+	}
+	if open == 1 || k == queued {
+		// The fetches take every queued job, or all from the one non-empty queue: whatever
+		// the draws, the same jobs start at f, so there is nothing to draw.
+		for i := range picked {
+			picked[i] = min(left[i], k)
+		}
+		k = 0
 	}
 	for range k {
 		r := rng.Int32N(total)

@@ -123,58 +123,41 @@ func (g *group) before(o *group) bool {
 	return g.free < o.free || (g.free == o.free && g.seq < o.seq)
 }
 
-// groupHeap orders the running groups of a worker by the time they become free, ties to the
-// oldest pod, so the earliest free thread takes the next job, as BRPOP hands jobs to the
-// longest waiter.
-type groupHeap []group
+// groupQueue holds the running groups of a worker in the order they become free, ties to
+// the oldest pod, so the earliest free thread takes the next job, as BRPOP hands jobs to the
+// longest waiter. A new group mostly becomes free after all others (the same service time
+// started later), so it is a sorted slice: push inserts from the back, pop takes the front.
+type groupQueue struct {
+	g    []group
+	head int
+}
 
-func (h groupHeap) down(i int) {
-	n := len(h)
-	for {
-		l := 2*i + 1
-		if l >= n {
-			return
-		}
-		m := l
-		if r := l + 1; r < n && h[r].before(&h[l]) {
-			m = r
-		}
-		if !h[m].before(&h[i]) {
-			return
-		}
-		h[i], h[m] = h[m], h[i]
-		i = m
+func (h *groupQueue) len() int    { return len(h.g) - h.head }
+func (h *groupQueue) top() *group { return &h.g[h.head] }
+
+// running is the groups, earliest free first; they may be changed in place, keeping the order.
+func (h *groupQueue) running() []group { return h.g[h.head:] }
+
+// keep keeps the first n of running, after the caller moved the ones it keeps there.
+func (h *groupQueue) keep(n int) { h.g = h.g[:h.head+n] }
+
+func (h *groupQueue) pop() group {
+	g := h.g[h.head]
+	if h.head++; h.head == len(h.g) {
+		h.g, h.head = h.g[:0], 0
 	}
-}
-
-func (h groupHeap) up(i int) {
-	for i > 0 {
-		p := (i - 1) / 2
-		if !h[i].before(&h[p]) {
-			return
-		}
-		h[i], h[p] = h[p], h[i]
-		i = p
-	}
-}
-
-func (h *groupHeap) push(g group) {
-	*h = append(*h, g)
-	h.up(len(*h) - 1)
-}
-
-func (h *groupHeap) pop() group {
-	old := *h
-	g := old[0]
-	n := len(old) - 1
-	old[0] = old[n]
-	*h = old[:n]
-	h.down(0)
 	return g
 }
 
-func (h groupHeap) init() {
-	for i := len(h)/2 - 1; i >= 0; i-- {
-		h.down(i)
+func (h *groupQueue) push(g group) {
+	if len(h.g) == cap(h.g) && h.head > 0 {
+		n := copy(h.g, h.g[h.head:])
+		h.g, h.head = h.g[:n], 0
 	}
+	h.g = append(h.g, g)
+	i := len(h.g) - 1
+	for ; i > h.head && g.before(&h.g[i-1]); i-- {
+		h.g[i] = h.g[i-1]
+	}
+	h.g[i] = g
 }

@@ -119,7 +119,7 @@ type workerState struct {
 	res    *WorkerResult
 	fetch  fetcher
 	pods   []*pod
-	groups groupHeap
+	groups groupQueue
 	// spare are pods that have exited, reused by the next scale-up so that the per-second
 	// loop does not allocate.
 	spare []*pod

@@ -37,7 +37,7 @@ func (s *sim) newWorker(w *layout.Worker, r *WorkerResult) *workerState {
 	st.arena = make([]pod, 0, 2*most+2)
 	st.metrics = make([]Metric, 0, len(w.Queues)+1)
 	// Each group holds one thread at least.
-	st.groups = make(groupHeap, 0, min(int(most)*int(st.conc), 1024))
+	st.groups.g = make([]group, 0, min(int(most)*int(st.conc), 1024))
 	for range initial {
 		st.pods = append(st.pods, st.newPod(0, 0))
 	}
