@@ -110,6 +110,7 @@ func (st *workerState) scaleTo(t int, n int32, startup int) {
 				continue
 			}
 			p.stopping = true
+			st.stopping++
 			p.idle = 0
 			p.doneAt = float64(t)
 			live--
@@ -168,10 +169,14 @@ func (st *workerState) newPod(t, readyAt int) *pod {
 
 // dropStopped removes stopping pods whose last job has ended by now.
 func (st *workerState) dropStopped(now float64) {
+	if st.stopping == 0 {
+		return
+	}
 	kept := st.pods[:0]
 	for _, p := range st.pods {
 		if p.stopping && p.doneAt <= now {
 			st.spare = append(st.spare, p)
+			st.stopping--
 			continue
 		}
 		kept = append(kept, p)

@@ -14,9 +14,20 @@ func (st *workerState) serve(t int, rng *rand.Rand) {
 		g.pod.idle += int32(g.job.n)
 	}
 	backlog := st.fetch.backlog()
+	if backlog == 0 {
+		return
+	}
+	var idle int64
+	for _, p := range st.pods {
+		idle += int64(p.idle)
+	}
+	// When the idle threads take every queued job, nothing more starts before t+1, so a group
+	// that ends by then need not be kept: its threads are idle again at t+1 either way.
+	st.settle = idle >= backlog
+	st.end = end
 	for _, p := range st.pods {
 		if backlog == 0 {
-			return
+			break
 		}
 		if p.idle > 0 {
 			k := min(int64(p.idle), backlog)
@@ -25,6 +36,7 @@ func (st *workerState) serve(t int, rng *rand.Rand) {
 			st.start(p, k, now, rng)
 		}
 	}
+	st.settle = false
 	for backlog > 0 && h.len() > 0 && h.top().free < end {
 		g := h.pop()
 		n := g.job.n
@@ -108,5 +120,9 @@ func (st *workerState) begin(p *pod, qi int, q *queue, r run, f float64) {
 		res.OverGoal += r.n
 	}
 	res.Started[qi] += r.n
+	if free := f + float64(r.service); st.settle && free <= st.end {
+		p.idle += int32(r.n)
+		return
+	}
 	st.groups.push(group{free: f + float64(r.service), start: f, pod: p, q: q, job: r, seq: p.seq})
 }

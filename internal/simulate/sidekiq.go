@@ -154,8 +154,13 @@ func (h *groupQueue) push(g group) {
 		n := copy(h.g, h.g[h.head:])
 		h.g, h.head = h.g[:n], 0
 	}
-	h.g = append(h.g, g)
-	i := len(h.g) - 1
+	n := len(h.g)
+	if n == h.head || !g.before(&h.g[n-1]) {
+		h.g = append(h.g, g) // the common case: free after all others
+		return
+	}
+	h.g = append(h.g, h.g[n-1])
+	i := n - 1
 	for ; i > h.head && g.before(&h.g[i-1]); i-- {
 		h.g[i] = h.g[i-1]
 	}

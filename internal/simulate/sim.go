@@ -124,6 +124,12 @@ type workerState struct {
 	// loop does not allocate.
 	spare []*pod
 	seq   int32 // the next pod's seq
+	// stopping counts the pods that stop, until they exit.
+	stopping int
+	// settle is set while serve's idle threads take every queued job at end-1: groups that
+	// end by end are not kept (serve).
+	settle bool
+	end    float64
 	// arena holds the worker's pods, allocated once.
 	arena []pod
 	// metrics is the HPA's metric buffer, reused at every sync.
