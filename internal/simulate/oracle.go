@@ -37,9 +37,10 @@ func Oracle(t *Trace, queues []string, service []float64, concurrency int32, goa
 		maxSvc = max(maxSvc, service[i], qts[i].maxService())
 	}
 	reach := int(math.Ceil(goal+maxSvc)) + 1 // no work is due further ahead than this
-	// due[d % len(due)] is the thread-seconds of work that must be done by the end of second d,
+	// due[d & mask] is the thread-seconds of work that must be done by the end of second d,
 	// for d from x to x+reach-1: a ring, so that a month-long trace needs no month of buckets.
-	due := make([]float64, reach+1)
+	due := make([]float64, ringSize(reach+1))
+	mask := len(due) - 1
 	c := float64(concurrency)
 	var podSeconds int64
 	lo, hi := 0, -1 // the deadlines outside lo..hi have no work: the spare time skips them
@@ -53,20 +54,20 @@ func Oracle(t *Trace, queues []string, service []float64, concurrency int32, goa
 				svc = float64(qt.Service[x])
 				d = x + max(int(math.Ceil(goal+svc))-1, 0)
 			}
-			due[d%len(due)] += float64(qt.Enqueued[x]) * svc
+			due[d&mask] += float64(qt.Enqueued[x]) * svc
 			lo, hi = min(lo, d), max(hi, d)
 		}
-		now := due[x%len(due)] // earlier buckets are always empty: they were due before
+		now := due[x&mask] // earlier buckets are always empty: they were due before
 		if now == 0 {
 			continue // nothing due: no pod, and no spare time for what waits
 		}
-		due[x%len(due)] = 0
+		due[x&mask] = 0
 		pods := int32(math.Ceil(now/c - 1e-9))
 		spare := float64(pods)*c - now
 		d := max(lo, x+1)
 		for last := min(hi, x+reach-1); spare > 0 && d <= last; d++ {
-			take := min(spare, due[d%len(due)])
-			due[d%len(due)] -= take
+			take := min(spare, due[d&mask])
+			due[d&mask] -= take
 			spare -= take
 		}
 		lo = d
@@ -79,6 +80,15 @@ func Oracle(t *Trace, queues []string, service []float64, concurrency int32, goa
 	}
 	res.PodMinutes = float64(podSeconds) / 60
 	return res
+}
+
+// ringSize is the least power of two from n.
+func ringSize(n int) int {
+	s := 1
+	for s < n {
+		s *= 2
+	}
+	return s
 }
 
 // maxService is the longest service time the queue's trace gives, 0 for none.

@@ -2,30 +2,30 @@ package simulate
 
 // becomeReady makes the threads of pods whose start-up ends at t idle: they fetch from t on.
 func (st *workerState) becomeReady(t int) {
+	if st.starting == 0 {
+		return
+	}
 	for _, p := range st.pods {
 		if !p.ready && !p.stopping && p.readyAt <= t {
 			p.ready = true
 			p.idle = st.conc
+			st.starting--
 		}
 	}
 }
 
 // live is the Deployment's replica count: pods not stopping.
-func (st *workerState) live() int32 {
-	var n int32
-	for _, p := range st.pods {
-		if !p.stopping {
-			n++
-		}
-	}
-	return n
-}
+func (st *workerState) live() int32 { return int32(len(st.pods) - st.stopping) }
 
 // autoscale runs KEDA's polling loop and the HPA's sync when their periods come round.
 func (st *workerState) autoscale(t int, down bool, startup int) {
 	so := st.so
 	current := st.live()
-	if t%so.polling == 0 && !down {
+	poll := t == so.nextPoll
+	if poll {
+		so.nextPoll += so.polling
+	}
+	if poll && !down {
 		active := false
 		for _, q := range st.fetch.queues {
 			if int64(q.len()) > so.activation {
@@ -111,6 +111,9 @@ func (st *workerState) scaleTo(t int, n int32, startup int) {
 			}
 			p.stopping = true
 			st.stopping++
+			if !p.ready {
+				st.starting--
+			}
 			p.idle = 0
 			p.doneAt = float64(t)
 			live--
@@ -157,9 +160,11 @@ func (st *workerState) newPod(t, readyAt int) *pod {
 		st.spare = st.spare[:n-1]
 		*p = pod{created: t, readyAt: readyAt, seq: st.seq}
 		st.seq++
+		st.starting++
 		return p
 	}
 	st.seq++
+	st.starting++
 	if len(st.arena) < cap(st.arena) {
 		st.arena = append(st.arena, pod{created: t, readyAt: readyAt, seq: st.seq - 1})
 		return &st.arena[len(st.arena)-1]

@@ -122,10 +122,12 @@ type workerState struct {
 	groups groupQueue
 	// spare are pods that have exited, reused by the next scale-up so that the per-second
 	// loop does not allocate.
-	spare []*pod
-	seq   int32 // the next pod's seq
-	// stopping counts the pods that stop, until they exit.
-	stopping int
+	spare      []*pod
+	seq        int32 // the next pod's seq
+	podSeconds int64
+	// stopping counts the pods that stop, until they exit; starting the pods not ready yet
+	// and not stopping.
+	stopping, starting int
 	// settle is set while serve's idle threads take every queued job at end-1: groups that
 	// end by end are not kept (serve).
 	settle bool
@@ -170,6 +172,7 @@ type scaledObject struct {
 	latencyGoal float64
 	activation  int64
 	polling     int
+	nextPoll    int // the next second KEDA polls
 	cooldown    int
 	lastActive  int
 	failures    int32

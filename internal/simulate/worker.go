@@ -99,7 +99,7 @@ func (st *workerState) account(t int) int64 {
 	if oldest >= 0 && float64(t+1-int(oldest)) > r.Goal {
 		r.SecondsOverGoal++
 	}
-	r.PodMinutes += float64(pods) / 60
+	st.podSeconds += int64(pods)
 	r.PeakReplicas = max(r.PeakReplicas, pods)
 	conn := int64(pods) * int64(st.conc)
 	r.PeakConnections = max(r.PeakConnections, conn)
