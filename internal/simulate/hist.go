@@ -22,11 +22,12 @@ func (h *waitHist) add(w float64) { h.addN(w, 1) }
 
 // addN adds n waits of w seconds.
 func (h *waitHist) addN(w float64, n int64) {
-	if w < 0 { // plain comparisons: the max builtin's NaN and -0 cases cost a third of addN
-		w = 0
-	}
 	h.n += n
-	if w > h.max {
+	if w <= 0 { // most jobs start in the second they arrive
+		h.fine[0] += n
+		return
+	}
+	if w > h.max { // plain comparisons: the max builtin's NaN and -0 cases cost a third of addN
 		h.max = w
 	}
 	if i := int(w * 10); i < len(h.fine) {

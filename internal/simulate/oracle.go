@@ -66,7 +66,10 @@ func Oracle(t *Trace, queues []string, service []float64, concurrency int32, goa
 		spare := float64(pods)*c - now
 		d := max(lo, x+1)
 		for last := min(hi, x+reach-1); spare > 0 && d <= last; d++ {
-			take := min(spare, due[d&mask])
+			take := due[d&mask] // plain comparisons: the min builtin's NaN and -0 cases are slow
+			if spare < take {
+				take = spare
+			}
 			due[d&mask] -= take
 			spare -= take
 		}

@@ -19,7 +19,7 @@ func Run(name string, l *layout.SidekiqLayout, trace *Trace, opts Options) (*Res
 		Reserved: l.Spec.Database.Reserved, MaxConnections: l.Spec.Database.MaxConnections}
 	res.Workers = make([]WorkerResult, len(l.Spec.Workers))
 	s := &sim{opts: opts, trace: trace, startup: opts.startup(), queues: map[string]*queue{},
-		rng: rand.NewPCG(opts.Seed, 0x7369646b)}
+		rng: &draws{src: rand.NewPCG(opts.Seed, 0x7369646b)}}
 	owner := map[string]int{} // the first worker that consumes a queue has it in its oracle
 	for i := range l.Spec.Workers {
 		st := s.newWorker(&l.Spec.Workers[i], &res.Workers[i])
@@ -62,7 +62,7 @@ type sim struct {
 	opts     Options
 	trace    *Trace
 	startup  int
-	rng      *rand.PCG
+	rng      *draws
 	queues   map[string]*queue
 	workers  []*workerState
 	arrivals []arrivals
@@ -108,7 +108,7 @@ func (s *sim) loop() int64 {
 			if st.so != nil {
 				st.autoscale(t, down, s.startup)
 			}
-			if !down && (st.groups.len() > 0 || st.idle()) {
+			if !down {
 				st.serve(t, s.rng)
 			}
 			conn += st.account(t)

@@ -1,15 +1,12 @@
 package simulate
 
-import (
-	"math/bits"
-	"math/rand/v2"
-)
+import "math/rand/v2"
 
 // serve lets the worker's ready threads fetch jobs during [t, t+1). Threads whose job ended
 // by t are idle and fetch first, oldest pod first; then each running group fetches at the
 // instant it becomes free, earliest first, while jobs are queued. Jobs arrive only at whole
 // seconds, so once the queues are empty nothing more starts before t+1.
-func (st *workerState) serve(t int, rng *rand.PCG) {
+func (st *workerState) serve(t int, rng *draws) {
 	now, end := float64(t), float64(t+1)
 	h := &st.groups
 	for h.len() > 0 && h.top().free <= now {
@@ -54,7 +51,7 @@ func (st *workerState) serve(t int, rng *rand.PCG) {
 }
 
 // start has k threads of pod p fetch a job each at instant f; the queues hold at least k.
-func (st *workerState) start(p *pod, k int64, f float64, rng *rand.PCG) {
+func (st *workerState) start(p *pod, k int64, f float64, rng *draws) {
 	fe := &st.fetch
 	if fe.strict || len(fe.queues) == 1 {
 		for qi, q := range fe.queues {
@@ -90,7 +87,7 @@ func (st *workerState) start(p *pod, k int64, f float64, rng *rand.PCG) {
 		k = 0
 	}
 	for range k {
-		r := int32(below(rng, uint64(total)))
+		r := int32(rng.below(uint32(total)))
 		for i, w := range fe.weights {
 			if left[i] == 0 {
 				continue
@@ -130,14 +127,27 @@ func (st *workerState) begin(p *pod, qi int, q *queue, r run, f float64) {
 	st.groups.push(group{free: f + float64(r.service), start: f, pod: p, q: q, job: r, seq: p.seq})
 }
 
-// below draws a uniform integer in [0, n), n > 0: the high word of a random 64-bit x times n,
-// drawing again in the rare case (x*n mod 2^64 below 2^64 mod n) that would bias it. One PCG
-// step per draw almost always, without the interface call of rand.Rand.
-func below(src *rand.PCG, n uint64) uint64 {
+// draws hands out the fetches' random numbers: each PCG step gives two 32-bit halves.
+type draws struct {
+	src  *rand.PCG
+	word uint64
+	half bool // the high half of word is unused
+}
+
+// below draws a uniform integer in [0, n), n > 0: the high half of a random 32-bit x times n,
+// drawing again in the rare case (x*n mod 2^32 below 2^32 mod n) that would bias it.
+func (d *draws) below(n uint32) uint32 {
 	for {
-		hi, lo := bits.Mul64(src.Uint64(), n)
-		if lo >= n || lo >= -n%n {
-			return hi
+		var x uint32
+		if d.half {
+			x, d.half = uint32(d.word>>32), false
+		} else {
+			d.word, d.half = d.src.Uint64(), true
+			x = uint32(d.word)
+		}
+		v := uint64(x) * uint64(n)
+		if lo := uint32(v); lo >= n || lo >= -n%n {
+			return uint32(v >> 32)
 		}
 	}
 }

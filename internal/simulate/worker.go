@@ -64,16 +64,6 @@ func newScaledObject(w *layout.Worker, a *layout.Autoscale) *scaledObject {
 	return so
 }
 
-// idle reports whether a pod of the worker has idle threads.
-func (st *workerState) idle() bool {
-	for _, p := range st.pods {
-		if p.idle > 0 {
-			return true
-		}
-	}
-	return false
-}
-
 // account records second t's series and returns the connections the worker's pods hold.
 func (st *workerState) account(t int) int64 {
 	st.dropStopped(float64(t)) // a pod that ends during [t, t+1) still counts for this second
