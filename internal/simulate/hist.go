@@ -1,6 +1,9 @@
 package simulate
 
-import "math"
+import (
+	"math"
+	"slices"
+)
 
 func (r *WorkerResult) finish() {
 	r.Jobs = r.hist.n
@@ -15,39 +18,54 @@ type waitHist struct {
 	max    float64
 }
 
-func (h *waitHist) add(w float64) {
-	w = max(w, 0)
-	h.n++
-	h.max = max(h.max, w)
+func (h *waitHist) add(w float64) { h.addN(w, 1) }
+
+// addN adds n waits of w seconds.
+func (h *waitHist) addN(w float64, n int64) {
+	h.n += n
+	if w <= 0 { // most jobs start in the second they arrive
+		h.fine[0] += n
+		return
+	}
+	if w > h.max { // plain comparisons: the max builtin's NaN and -0 cases cost a third of addN
+		h.max = w
+	}
 	if i := int(w * 10); i < len(h.fine) {
-		h.fine[i]++
+		h.fine[i] += n
 		return
 	}
 	i := int(w) - 600
-	for len(h.coarse) <= i {
-		h.coarse = append(h.coarse, 0)
-	}
-	h.coarse[i]++
+	h.grow(i + 1)
+	h.coarse[i] += n
 }
 
-// remove takes back a wait added before (a job that was requeued and will start again).
-func (h *waitHist) remove(w float64) {
+// removeN takes back n waits of w added before (jobs that were requeued and will start again).
+func (h *waitHist) removeN(w float64, n int64) {
 	w = max(w, 0)
-	h.n--
+	h.n -= n
 	if i := int(w * 10); i < len(h.fine) {
-		h.fine[i]--
+		h.fine[i] -= n
 		return
 	}
-	h.coarse[int(w)-600]--
+	h.coarse[int(w)-600] -= n
+}
+
+// grow makes room for n coarse buckets, an hour of them at a time.
+func (h *waitHist) grow(n int) {
+	if n <= len(h.coarse) {
+		return
+	}
+	if n > cap(h.coarse) {
+		h.coarse = slices.Grow(h.coarse, (n+3599)/3600*3600-len(h.coarse))
+	}
+	h.coarse = h.coarse[:n]
 }
 
 func (h *waitHist) merge(o *waitHist) {
 	for i, c := range o.fine {
 		h.fine[i] += c
 	}
-	for len(h.coarse) < len(o.coarse) {
-		h.coarse = append(h.coarse, 0)
-	}
+	h.grow(len(o.coarse))
 	for i, c := range o.coarse {
 		h.coarse[i] += c
 	}

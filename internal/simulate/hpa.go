@@ -51,6 +51,12 @@ func NewHPA(minReplicas, maxReplicas int32, b *autoscalingv2.HorizontalPodAutosc
 	h.ScaleDown = defaultRules(down, HPADownscaleStabilization, []autoscalingv2.HPAScalingPolicy{
 		{Type: autoscalingv2.PercentScalingPolicy, Value: 100, PeriodSeconds: 15},
 	})
+	// Recommendations are kept for the longer window, events for the longest policy period,
+	// one per sync at most: sized once, they never grow during a run.
+	window := max(*h.ScaleUp.StabilizationWindowSeconds, *h.ScaleDown.StabilizationWindowSeconds)
+	h.recs = make([]timed, 0, int(window)/HPASyncPeriod+2)
+	h.upEvents = make([]timed, 0, int(longestPeriod(h.ScaleUp))/HPASyncPeriod+2)
+	h.downEvents = make([]timed, 0, int(longestPeriod(h.ScaleDown))/HPASyncPeriod+2)
 	if t := h.ScaleUp.Tolerance; t != nil {
 		h.upTol = t.AsApproximateFloat64()
 	}

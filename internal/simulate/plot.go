@@ -41,13 +41,26 @@ var palette = []color.Color{
 	color.RGBA{0xe3, 0x77, 0xc2, 0xff}, color.RGBA{0x7f, 0x7f, 0x7f, 0xff},
 }
 
+// plottable refuses no results, or a result run without its series.
+func plottable(results []*Result) error {
+	if len(results) == 0 {
+		return fmt.Errorf("nothing to plot")
+	}
+	for _, r := range results {
+		if len(r.Workers) > 0 && r.Seconds > 0 && r.Workers[0].Depth == nil {
+			return fmt.Errorf("%s: the run has no per-second series to plot: run it without Options.NoSeries", r.Layout)
+		}
+	}
+	return nil
+}
+
 // PlotSVG draws, over time in minutes, three stacked panels for each result: jobs queued per
 // worker, pods per worker (with the oracle's pods dotted), and the age of each worker's oldest
 // queued job against its latency goal. The first result is solid, a second one dashed.
 // Values are aggregated per minute: the maximum depth and age, the mean pods.
 func PlotSVG(w io.Writer, results ...*Result) error {
-	if len(results) == 0 {
-		return fmt.Errorf("nothing to plot")
+	if err := plottable(results); err != nil {
+		return err
 	}
 	panels := []struct {
 		title, y string

@@ -1,42 +1,31 @@
 package simulate
 
-// becomeReady adds the threads of pods whose start-up ends at t.
+// becomeReady makes the threads of pods whose start-up ends at t idle: they fetch from t on.
 func (st *workerState) becomeReady(t int) {
-	changed := false
+	if st.starting == 0 {
+		return
+	}
 	for _, p := range st.pods {
 		if !p.ready && !p.stopping && p.readyAt <= t {
 			p.ready = true
-			if len(p.threads) != int(st.conc) {
-				p.threads = make([]thread, st.conc)
-			}
-			for i := range p.threads {
-				p.threads[i] = thread{pod: p}
-				st.threads = append(st.threads, slot{free: float64(t), th: &p.threads[i]})
-			}
-			changed = true
+			p.idle = st.conc
+			st.starting--
 		}
-	}
-	if changed {
-		st.threads.init()
 	}
 }
 
 // live is the Deployment's replica count: pods not stopping.
-func (st *workerState) live() int32 {
-	var n int32
-	for _, p := range st.pods {
-		if !p.stopping {
-			n++
-		}
-	}
-	return n
-}
+func (st *workerState) live() int32 { return int32(len(st.pods) - st.stopping) }
 
 // autoscale runs KEDA's polling loop and the HPA's sync when their periods come round.
 func (st *workerState) autoscale(t int, down bool, startup int) {
 	so := st.so
 	current := st.live()
-	if t%so.polling == 0 && !down {
+	poll := t == so.nextPoll
+	if poll {
+		so.nextPoll += so.polling
+	}
+	if poll && !down {
 		active := false
 		for _, q := range st.fetch.queues {
 			if int64(q.len()) > so.activation {
@@ -121,6 +110,11 @@ func (st *workerState) scaleTo(t int, n int32, startup int) {
 				continue
 			}
 			p.stopping = true
+			st.stopping++
+			if !p.ready {
+				st.starting--
+			}
+			p.idle = 0
 			p.doneAt = float64(t)
 			live--
 			removed = removed || p.ready
@@ -133,27 +127,29 @@ func (st *workerState) scaleTo(t int, n int32, startup int) {
 	// Sidekiq on TERM stops fetching and waits -t seconds for running jobs; those still running
 	// then go back to their queue and run again elsewhere.
 	deadline := float64(t) + float64(st.timeout)
-	kept := st.threads[:0]
-	for _, sl := range st.threads {
-		th := sl.th
-		if th.pod.stopping {
-			if sl.free > deadline && th.curQ != nil {
-				st.requeues = append(st.requeues, requeue{at: t + int(st.timeout), q: th.curQ, j: th.cur})
-				if wait := th.start - float64(th.cur.enq); wait > st.res.Goal {
-					st.res.OverGoal--
-				}
-				st.res.hist.remove(th.start - float64(th.cur.enq))
-				st.res.Requeued++
-				th.pod.doneAt = max(th.pod.doneAt, deadline)
-				continue
-			}
-			th.pod.doneAt = max(th.pod.doneAt, sl.free)
+	running := st.groups.running()
+	kept := 0
+	for _, g := range running {
+		p := g.pod
+		if !p.stopping {
+			running[kept] = g
+			kept++
 			continue
 		}
-		kept = append(kept, sl)
+		if g.free <= deadline {
+			p.doneAt = max(p.doneAt, g.free)
+			continue
+		}
+		st.requeues = append(st.requeues, requeue{at: t + int(st.timeout), q: g.q, r: g.job})
+		wait := g.start - float64(g.job.enq)
+		if wait > st.res.Goal {
+			st.res.OverGoal -= g.job.n
+		}
+		st.res.hist.removeN(wait, g.job.n)
+		st.res.Requeued += g.job.n
+		p.doneAt = max(p.doneAt, deadline)
 	}
-	st.threads = kept
-	st.threads.init()
+	st.groups.keep(kept)
 	st.dropStopped(float64(t))
 }
 
@@ -162,18 +158,30 @@ func (st *workerState) newPod(t, readyAt int) *pod {
 	if n := len(st.spare); n > 0 {
 		p := st.spare[n-1]
 		st.spare = st.spare[:n-1]
-		*p = pod{created: t, readyAt: readyAt, threads: p.threads}
+		*p = pod{created: t, readyAt: readyAt, seq: st.seq}
+		st.seq++
+		st.starting++
 		return p
 	}
-	return &pod{created: t, readyAt: readyAt}
+	st.seq++
+	st.starting++
+	if len(st.arena) < cap(st.arena) {
+		st.arena = append(st.arena, pod{created: t, readyAt: readyAt, seq: st.seq - 1})
+		return &st.arena[len(st.arena)-1]
+	}
+	return &pod{created: t, readyAt: readyAt, seq: st.seq - 1}
 }
 
 // dropStopped removes stopping pods whose last job has ended by now.
 func (st *workerState) dropStopped(now float64) {
+	if st.stopping == 0 {
+		return
+	}
 	kept := st.pods[:0]
 	for _, p := range st.pods {
 		if p.stopping && p.doneAt <= now {
 			st.spare = append(st.spare, p)
+			st.stopping--
 			continue
 		}
 		kept = append(kept, p)

@@ -1,157 +1,168 @@
 package simulate
 
-import (
-	"math/rand/v2"
-)
-
-// job is one enqueued job: the second it was pushed and how long it runs.
-type job struct {
+// run is jobs pushed to a queue in the same second with the same service time: a second's
+// arrivals on a queue are one run, so the simulation moves runs, not jobs.
+type run struct {
 	enq     int32
 	service float32
+	n       int64
 }
 
-// queue is a Redis list: LPUSH to enqueue, BRPOP takes the oldest (FIFO).
+// queue is a Redis list: LPUSH to enqueue, BRPOP takes the oldest (FIFO). It holds runs of
+// jobs, oldest first, from head on.
 type queue struct {
 	name string
-	jobs []job
+	runs []run
 	head int
+	n    int64 // jobs queued
 }
 
-func (q *queue) len() int { return len(q.jobs) - q.head }
+func (q *queue) len() int64 { return q.n }
 
-func (q *queue) push(j job) {
-	if q.head > 4096 && q.head*2 > len(q.jobs) {
-		n := copy(q.jobs, q.jobs[q.head:])
-		q.jobs = q.jobs[:n]
-		q.head = 0
-	}
-	q.jobs = append(q.jobs, j)
-}
-
-// requeue puts j back at the end BRPOP takes from next, as Sidekiq's shutdown does with the
-// jobs still running when its timeout (-t) expires.
-func (q *queue) requeue(j job) {
-	if q.head > 0 {
-		q.head--
-		q.jobs[q.head] = j
+// push adds n jobs enqueued at enq, each running service seconds.
+func (q *queue) push(enq int32, service float32, n int64) {
+	q.n += n
+	if k := len(q.runs); k > q.head && q.runs[k-1].enq == enq && q.runs[k-1].service == service {
+		q.runs[k-1].n += n
 		return
 	}
-	q.jobs = append([]job{j}, q.jobs...)
+	if q.head > 64 && q.head*2 > len(q.runs) {
+		k := copy(q.runs, q.runs[q.head:])
+		q.runs = q.runs[:k]
+		q.head = 0
+	}
+	q.runs = append(q.runs, run{enq: enq, service: service, n: n})
 }
 
-func (q *queue) pop() job {
-	j := q.jobs[q.head]
-	q.head++
-	return j
+// requeue puts r back at the end BRPOP takes from next, as Sidekiq's shutdown does with the
+// jobs still running when its timeout (-t) expires.
+func (q *queue) requeue(r run) {
+	q.n += r.n
+	if q.head < len(q.runs) && q.runs[q.head].enq == r.enq && q.runs[q.head].service == r.service {
+		q.runs[q.head].n += r.n
+		return
+	}
+	if q.head > 0 {
+		q.head--
+		q.runs[q.head] = r
+		return
+	}
+	q.runs = append(q.runs, run{})
+	copy(q.runs[1:], q.runs)
+	q.runs[0] = r
+}
+
+// take removes up to n jobs from the head run and returns them as a run.
+func (q *queue) take(n int64) run {
+	h := &q.runs[q.head]
+	r := *h
+	if n < h.n {
+		r.n = n
+		h.n -= n
+	} else {
+		q.head++
+		if q.head == len(q.runs) {
+			q.runs, q.head = q.runs[:0], 0
+		}
+	}
+	q.n -= r.n
+	return r
 }
 
 // oldest is the enqueue second of the oldest job; call only when len() > 0.
-func (q *queue) oldest() int32 { return q.jobs[q.head].enq }
+func (q *queue) oldest() int32 { return q.runs[q.head].enq }
 
 // fetcher is Sidekiq's BasicFetch over a worker's queues. Sidekiq expands each queue
 // `weight` times (at least once), shuffles the list and de-duplicates it for every fetch, then
-// BRPOPs the queues in that order; unless every weight is unset, in which case the order is
-// the configured one (strict). The first non-empty queue of a shuffled, de-duplicated list is
-// the owner of the first copy that belongs to a non-empty queue: a queue picked at random
-// with probability proportional to its weight among the non-empty ones. That is what pick does.
+// BRPOPs the queues in that order; unless no queue has a weight above 0, in which case the
+// order is the configured one (strict). The first non-empty queue of a shuffled,
+// de-duplicated list is the owner of the first copy that belongs to a non-empty queue: a
+// queue picked at random with probability proportional to its weight among the non-empty
+// ones. That is what the weighted branch of take draws, once per fetch.
 type fetcher struct {
 	queues  []*queue
 	weights []int32
 	strict  bool
+	// picked and left are take's per-queue buffers.
+	picked, left []int64
 }
 
-func (f *fetcher) backlog() int {
-	n := 0
+func (f *fetcher) backlog() int64 {
+	var n int64
 	for _, q := range f.queues {
-		n += q.len()
+		n += q.n
 	}
 	return n
-}
-
-// pick returns the index of the queue the next fetch takes from, or -1 when all are empty.
-func (f *fetcher) pick(rng *rand.Rand) int {
-	if len(f.queues) == 1 || f.strict {
-		for i, q := range f.queues {
-			if q.len() > 0 {
-				return i
-			}
-		}
-		return -1
-	}
-	var total int32
-	for i, q := range f.queues {
-		if q.len() > 0 {
-			total += f.weights[i]
-		}
-	}
-	if total == 0 {
-		return -1
-	}
-	r := rng.Int32N(total)
-	for i, q := range f.queues {
-		if q.len() == 0 {
-			continue
-		}
-		if r < f.weights[i] {
-			return i
-		}
-		r -= f.weights[i]
-	}
-	return -1
 }
 
 // pod is one Sidekiq process.
 type pod struct {
 	created  int
 	readyAt  int
+	seq      int32 // creation order in its worker: ties among free threads go to the oldest pod
 	ready    bool
 	stopping bool
 	doneAt   float64 // a stopping pod exits when its last running job ends
-	// threads are the pod's Sidekiq threads once it is ready; kept when the pod is reused.
-	threads []thread
+	// idle counts the pod's ready threads that run nothing: they fetch first when a second
+	// begins.
+	idle int32
 }
 
-// thread is one Sidekiq thread of a ready pod, running job cur (taken from curQ at start)
-// until the free time of its slot.
-type thread struct {
-	pod   *pod
-	cur   job
-	curQ  *queue
+// group is threads of one pod that started the same run at the same instant: they become
+// free together.
+type group struct {
+	free  float64
 	start float64
+	pod   *pod
+	q     *queue
+	job   run // n is the number of threads
+	seq   int32
 }
 
-// slot is a thread in the heap: the time it becomes free, and the thread.
-type slot struct {
-	free float64
-	th   *thread
+func (g *group) before(o *group) bool {
+	return g.free < o.free || (g.free == o.free && g.seq < o.seq)
 }
 
-// threadHeap orders the threads of a worker's ready pods by the time they become free, so
-// the earliest free thread takes the next job, as BRPOP hands jobs to the longest waiter. Its
-// slots are 16 bytes: the heap moves keys, not threads.
-type threadHeap []slot
+// groupQueue holds the running groups of a worker in the order they become free, ties to
+// the oldest pod, so the earliest free thread takes the next job, as BRPOP hands jobs to the
+// longest waiter. A new group mostly becomes free after all others (the same service time
+// started later), so it is a sorted slice: push inserts from the back, pop takes the front.
+type groupQueue struct {
+	g    []group
+	head int
+}
 
-func (h threadHeap) down(i int) {
-	n := len(h)
-	for {
-		l := 2*i + 1
-		if l >= n {
-			return
-		}
-		m := l
-		if r := l + 1; r < n && h[r].free < h[l].free {
-			m = r
-		}
-		if h[i].free <= h[m].free {
-			return
-		}
-		h[i], h[m] = h[m], h[i]
-		i = m
+func (h *groupQueue) len() int    { return len(h.g) - h.head }
+func (h *groupQueue) top() *group { return &h.g[h.head] }
+
+// running is the groups, earliest free first; they may be changed in place, keeping the order.
+func (h *groupQueue) running() []group { return h.g[h.head:] }
+
+// keep keeps the first n of running, after the caller moved the ones it keeps there.
+func (h *groupQueue) keep(n int) { h.g = h.g[:h.head+n] }
+
+func (h *groupQueue) pop() group {
+	g := h.g[h.head]
+	if h.head++; h.head == len(h.g) {
+		h.g, h.head = h.g[:0], 0
 	}
+	return g
 }
 
-func (h threadHeap) init() {
-	for i := len(h)/2 - 1; i >= 0; i-- {
-		h.down(i)
+func (h *groupQueue) push(g group) {
+	if len(h.g) == cap(h.g) && h.head > 0 {
+		n := copy(h.g, h.g[h.head:])
+		h.g, h.head = h.g[:n], 0
 	}
+	n := len(h.g)
+	if n == h.head || !g.before(&h.g[n-1]) {
+		h.g = append(h.g, g) // the common case: free after all others
+		return
+	}
+	h.g = append(h.g, h.g[n-1])
+	i := n - 1
+	for ; i > h.head && g.before(&h.g[i-1]); i-- {
+		h.g[i] = h.g[i-1]
+	}
+	h.g[i] = g
 }

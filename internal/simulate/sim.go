@@ -1,8 +1,6 @@
 package simulate
 
 import (
-	"fmt"
-	"math/rand/v2"
 	"time"
 
 	"github.com/mastoscale/mastoscale/pkg/layout"
@@ -25,6 +23,15 @@ type Options struct {
 	Service map[string]float64
 	// LatencyGoal applies to workers without autoscale.latencyTarget. 0 means DefaultLatencyGoal.
 	LatencyGoal time.Duration
+	// NoSeries skips the per-second Depth, Pods and Latency series of each worker (they stay
+	// nil, and PlotSVG refuses the result): a search that reads only the totals saves their
+	// 12 bytes per worker-second. Every total (waits, seconds over goal, pod-minutes, peaks)
+	// is the same.
+	NoSeries bool
+	// NoOracle skips the oracle, a pass over the trace per worker (about a sixth of a run):
+	// WorkerResult.Oracle and Result.OraclePods stay zero, and WriteText prints the ratio to
+	// the oracle as n/a.
+	NoOracle bool
 }
 
 func (o Options) startup() int {
@@ -112,14 +119,25 @@ type QueueJobs struct {
 
 // workerState is a worker during the run.
 type workerState struct {
-	w       *layout.Worker
-	res     *WorkerResult
-	fetch   fetcher
-	pods    []*pod
-	threads threadHeap
-	// spare are pods that have exited, reused (with their threads) by the next scale-up so
-	// that the per-second loop does not allocate.
-	spare []*pod
+	w      *layout.Worker
+	res    *WorkerResult
+	fetch  fetcher
+	pods   []*pod
+	groups groupQueue
+	// spare are pods that have exited, reused by the next scale-up so that the per-second
+	// loop does not allocate.
+	spare      []*pod
+	seq        int32 // the next pod's seq
+	podSeconds int64
+	// stopping counts the pods that stop, until they exit; starting the pods not ready yet
+	// and not stopping.
+	stopping, starting int
+	// settle is set while serve's idle threads take every queued job at end-1: groups that
+	// end by end are not kept (serve).
+	settle bool
+	end    float64
+	// arena holds the worker's pods, allocated once.
+	arena []pod
 	// metrics is the HPA's metric buffer, reused at every sync.
 	metrics []Metric
 	so      *scaledObject
@@ -132,7 +150,7 @@ type workerState struct {
 type requeue struct {
 	at int
 	q  *queue
-	j  job
+	r  run
 }
 
 // pushBack returns the jobs whose pods' -t has run out by t to their queues.
@@ -140,7 +158,7 @@ func (st *workerState) pushBack(t int) {
 	kept := st.requeues[:0]
 	for _, r := range st.requeues {
 		if r.at <= t {
-			r.q.requeue(r.j)
+			r.q.requeue(r.r)
 			continue
 		}
 		kept = append(kept, r)
@@ -158,167 +176,11 @@ type scaledObject struct {
 	latencyGoal float64
 	activation  int64
 	polling     int
+	nextPoll    int // the next second KEDA polls
 	cooldown    int
 	lastActive  int
 	failures    int32
 	fallback    *layout.Fallback
-}
-
-// Run replays trace through the defaulted, valid layout l.
-func Run(name string, l *layout.SidekiqLayout, trace *Trace, opts Options) (*Result, error) {
-	if len(l.Spec.Workers) == 0 {
-		return nil, fmt.Errorf("%s: the layout has no workers", name)
-	}
-	if err := checkBounds(name, l, trace, opts); err != nil {
-		return nil, err
-	}
-	rng := rand.New(rand.NewPCG(opts.Seed, 0x7369646b))
-	startup := opts.startup()
-	queues := map[string]*queue{}
-	getQueue := func(n string) *queue {
-		if queues[n] == nil {
-			queues[n] = &queue{name: n}
-		}
-		return queues[n]
-	}
-	res := &Result{Layout: name, Trace: trace.Name, Seconds: trace.Seconds,
-		Reserved: l.Spec.Database.Reserved, MaxConnections: l.Spec.Database.MaxConnections}
-	res.Workers = make([]WorkerResult, len(l.Spec.Workers))
-	states := make([]*workerState, len(l.Spec.Workers))
-	oracleOwner := map[string]int{}
-	for i := range l.Spec.Workers {
-		w := &l.Spec.Workers[i]
-		st := &workerState{w: w, res: &res.Workers[i], conc: *w.Concurrency, timeout: *w.Timeout}
-		r := st.res
-		r.Name, r.Concurrency, r.Autoscaled = w.Name, *w.Concurrency, w.Autoscale != nil
-		r.Goal = opts.goal(w).Seconds()
-		st.fetch.strict = true
-		r.Started = make([]int64, len(w.Queues))
-		for _, q := range w.Queues {
-			r.Queues = append(r.Queues, q.Name)
-			st.fetch.queues = append(st.fetch.queues, getQueue(q.Name))
-			wt := int32(1)
-			if q.Weight != nil {
-				wt = max(*q.Weight, 1)
-				st.fetch.strict = st.fetch.strict && *q.Weight <= 0 // Sidekiq: strict unless a weight > 0
-			}
-			st.fetch.weights = append(st.fetch.weights, wt)
-			if _, taken := oracleOwner[q.Name]; !taken {
-				oracleOwner[q.Name] = i
-			}
-		}
-		initial := int32(1)
-		if w.Replicas != nil {
-			initial = *w.Replicas
-		}
-		if a := w.Autoscale; a != nil {
-			so := &scaledObject{
-				min: *a.MinReplicas, polling: int(*a.PollingInterval), cooldown: int(*a.CooldownPeriod),
-				hpa: NewHPA(max(*a.MinReplicas, 1), *a.MaxReplicas, a.Behavior),
-			}
-			if a.ActivationListLength != nil {
-				so.activation = *a.ActivationListLength
-			}
-			if a.Fallback != nil && !a.Fallback.Disabled {
-				so.fallback = a.Fallback
-			}
-			for _, q := range w.Queues {
-				so.listLength = append(so.listLength, float64(w.ListLengthFor(q)))
-			}
-			if a.LatencyTrigger != nil && a.LatencyTarget != nil {
-				so.latencyGoal = a.LatencyTarget.Seconds()
-			}
-			st.so = so
-			initial = *a.MinReplicas
-		}
-		for range initial {
-			st.pods = append(st.pods, st.newPod(0, 0))
-		}
-		states[i] = st
-	}
-	for i, st := range states {
-		var qs []string
-		var svc []float64
-		for _, q := range st.w.Queues {
-			if oracleOwner[q.Name] == i {
-				qs = append(qs, q.Name)
-				svc = append(svc, opts.service(q.Name))
-			}
-		}
-		st.res.Oracle = Oracle(trace, qs, svc, st.conc, st.res.Goal)
-	}
-	for _, n := range trace.QueueNames() {
-		if _, consumed := oracleOwner[n]; !consumed {
-			var jobs int64
-			for _, e := range trace.Queues[n].Enqueued {
-				jobs += e
-			}
-			res.Unconsumed = append(res.Unconsumed, QueueJobs{Queue: n, Jobs: jobs})
-		}
-	}
-	traceQueues := make([]*queue, 0, len(trace.Queues))
-	traceData := make([]*QueueTrace, 0, len(trace.Queues))
-	traceSvc := make([]float32, 0, len(trace.Queues))
-	for _, n := range trace.QueueNames() {
-		traceQueues = append(traceQueues, getQueue(n))
-		traceData = append(traceData, trace.Queues[n])
-		traceSvc = append(traceSvc, float32(opts.service(n)))
-	}
-	for _, st := range states {
-		st.res.Depth = make([]float32, trace.Seconds)
-		st.res.Pods = make([]float32, trace.Seconds)
-		st.res.Latency = make([]float32, trace.Seconds)
-	}
-
-	var peakConn int64
-	for t := 0; t < trace.Seconds; t++ {
-		for i, q := range traceQueues {
-			n := traceData[i].Enqueued[t]
-			if n == 0 {
-				continue
-			}
-			svc := traceSvc[i]
-			if s := traceData[i].Service; s != nil && s[t] > 0 {
-				svc = s[t]
-			}
-			for range n {
-				q.push(job{enq: int32(t), service: svc})
-			}
-		}
-		down := trace.down(t)
-		var conn int64
-		for _, st := range states {
-			if len(st.requeues) > 0 {
-				st.pushBack(t)
-			}
-			st.becomeReady(t)
-			if st.so != nil {
-				st.autoscale(t, down, startup)
-			}
-			if !down {
-				st.serve(t, rng)
-			}
-			conn += st.account(t)
-		}
-		peakConn = max(peakConn, conn)
-	}
-	end := int32(trace.Seconds)
-	var all waitHist
-	for _, st := range states {
-		for _, q := range st.fetch.queues {
-			for q.len() > 0 {
-				st.res.hist.add(float64(end - q.pop().enq))
-				st.res.Left++
-			}
-		}
-		st.res.finish()
-		all.merge(&st.res.hist)
-		res.PodMinutes += st.res.PodMinutes
-		res.OraclePods += st.res.Oracle.PodMinutes
-	}
-	res.P50, res.P99, res.Max = all.quantile(0.50), all.quantile(0.99), all.max
-	res.PeakConnections = peakConn + int64(res.Reserved)
-	return res, nil
 }
 
 func (o Options) goal(w *layout.Worker) time.Duration {
@@ -329,66 +191,4 @@ func (o Options) goal(w *layout.Worker) time.Duration {
 		return o.LatencyGoal
 	}
 	return DefaultLatencyGoal
-}
-
-// serve lets the ready threads fetch jobs during [t, t+1): the earliest free thread takes
-// the next job from the queue the fetch order picks.
-func (st *workerState) serve(t int, rng *rand.Rand) {
-	if len(st.threads) == 0 {
-		return
-	}
-	now, end := float64(t), float64(t+1)
-	h := st.threads
-	for {
-		f := max(h[0].free, now)
-		if f >= end {
-			return
-		}
-		qi := st.fetch.pick(rng)
-		if qi < 0 {
-			return
-		}
-		q := st.fetch.queues[qi]
-		j := q.pop()
-		st.res.Started[qi]++
-		th := h[0].th
-		th.cur, th.curQ, th.start = j, q, f
-		wait := f - float64(j.enq)
-		st.res.hist.add(wait)
-		if wait > st.res.Goal {
-			st.res.OverGoal++
-		}
-		h[0].free = f + float64(j.service)
-		h.down(0)
-	}
-}
-
-// account records second t's series and returns the connections the worker's pods hold.
-func (st *workerState) account(t int) int64 {
-	st.dropStopped(float64(t)) // a pod that ends during [t, t+1) still counts for this second
-	r := st.res
-	depth := 0
-	oldest := int32(-1)
-	for _, q := range st.fetch.queues {
-		if q.len() > 0 {
-			depth += q.len()
-			if o := q.oldest(); oldest < 0 || o < oldest {
-				oldest = o
-			}
-		}
-	}
-	pods := int32(len(st.pods))
-	r.Depth[t] = float32(depth)
-	r.Pods[t] = float32(pods)
-	if oldest >= 0 {
-		r.Latency[t] = float32(t + 1 - int(oldest))
-		if float64(t+1-int(oldest)) > r.Goal {
-			r.SecondsOverGoal++
-		}
-	}
-	r.PodMinutes += float64(pods) / 60
-	r.PeakReplicas = max(r.PeakReplicas, pods)
-	conn := int64(pods) * int64(st.conc)
-	r.PeakConnections = max(r.PeakConnections, conn)
-	return conn
 }

@@ -269,18 +269,6 @@ func TestRedisOutageFallsBack(t *testing.T) {
 	assert.Equal(t, float32(2), mailers.Pods[3885])
 }
 
-func BenchmarkSimulateDay(b *testing.B) {
-	tr, err := simulate.Generate("diurnal", 86400, 1)
-	require.NoError(b, err)
-	l := load(b, "split")
-	for b.Loop() {
-		if _, err := simulate.Run("split", l, tr, simulate.Options{Seed: 1}); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(tr.Jobs()), "jobs/op")
-}
-
 func TestScaleInLetsRunningJobsFinish(t *testing.T) {
 	// 100 jobs at t=0 on a worker of 1..2 pods that scales at once both ways, pods ready at
 	// once. Both pods take 25 jobs each at t=0/1; the other 50 start when those end.
