@@ -42,7 +42,7 @@ func better(a, b Eval) bool {
 
 // workerSearch is the search of one autoscaled worker.
 type workerSearch struct {
-	index int           // in the layout's workers
+	index int            // in the layout's workers
 	w     *layout.Worker // defaulted
 	space Space
 	goal  float64 // seconds
