@@ -76,7 +76,7 @@ func (r *Result) choose(d *layout.SidekiqLayout, searches []*workerSearch) error
 		for _, o := range opts {
 			for _, e := range meets {
 				c := o.connections + e.Connections
-				if r.Budget > 0 && c > r.Budget {
+				if c > r.Budget {
 					continue
 				}
 				next = append(next, option{append(slices.Clone(o.picks), e), o.podMinutes + e.PodMinutes, c})
@@ -124,18 +124,19 @@ func pareto(in []option) []option {
 func (r *Result) binding(d *layout.SidekiqLayout, ws *workerSearch) string {
 	x := &r.Before.Workers[ws.index]
 	need := int64(x.Oracle.PeakPods) * int64(*ws.w.Concurrency)
-	closest := front(ws.evals)[0]
-	for _, e := range ws.evals {
-		if e.P99 < closest.P99 {
-			closest = e
+	var closest Eval
+	found := false
+	for _, e := range front(ws.evals) {
+		if ws.space.valid(e.Knobs, ws.limit) && (!found || e.P99 < closest.P99) {
+			closest, found = e, true
 		}
 	}
 	path := fmt.Sprintf("spec.workers[%d] (%s)", ws.index, ws.w.Name)
 	switch mean := meanThreads(x, r.Before.Seconds); {
-	case ws.limit > 0 && mean > float64(ws.limit):
+	case mean > float64(ws.limit):
 		return fmt.Sprintf("%s: the trace's arrival rate needs %.0f threads on average, over the %d connections the Postgres budget leaves it (spec.database.maxConnections %d): the backlog grows without end; raise maxConnections or move queues to other workers",
 			path, mean, ws.limit, d.Spec.Database.MaxConnections)
-	case ws.limit > 0 && need > ws.limit:
+	case need > ws.limit:
 		return fmt.Sprintf("%s: keeping waits under %s needs %d threads at the trace's peak even with instant start-up, over the %d connections the Postgres budget leaves it (spec.database.maxConnections %d): raise maxConnections (PgBouncer) or relax autoscale.latencyTarget; the closest, %s, reaches p99 %.1f s",
 			path, goalString(ws.goal), need, ws.limit, d.Spec.Database.MaxConnections, describe(ws.space, closest.Knobs), closest.P99)
 	}

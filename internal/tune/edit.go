@@ -1,11 +1,11 @@
 package tune
 
 import (
-	"bytes"
 	"fmt"
 	"strconv"
 
 	"github.com/mastoscale/mastoscale/pkg/layout"
+	"k8s.io/apimachinery/pkg/api/equality"
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 	"sigs.k8s.io/yaml"
 )
@@ -42,6 +42,9 @@ func (r *Result) Edit(input []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := r.checkEdit(out); err != nil {
+		return nil, err
+	}
 	head := fmt.Sprintf("# Tuned by mastoscale tune on trace %s: %.0f -> %.0f pod-minutes, p99 wait %.1f -> %.1f s.\n",
 		r.Trace, r.Before.PodMinutes, r.After.PodMinutes, r.Before.P99, r.After.P99)
 	return append([]byte(head), out...), nil
@@ -64,12 +67,14 @@ func (r *Result) editWorker(w *kyaml.Node, o WorkerOutcome, k Knobs, s Space) er
 	setInt(w, "concurrency", int64(in.Concurrency), int64(k.Concurrency), "default")
 	setInt(a, "minReplicas", int64(in.MinReplicas), int64(k.MinReplicas), "default")
 	setInt(a, "maxReplicas", int64(in.MaxReplicas), int64(k.MaxReplicas), "default")
-	if k.ListLength != in.ListLength {
+	if k.ListLength != in.ListLength || (lookup(a, "listLength") == nil && k.Concurrency != in.Concurrency) {
+		// Unwritten, listLength may follow concurrency (latencyTarget x throughputPerThread x
+		// concurrency): a tuned concurrency writes it out.
 		origin := "default"
 		if lookup(a, "latencyTarget") != nil && lookup(a, "throughputPerThread") != nil {
 			origin = "latencyTarget x throughputPerThread x concurrency"
 		}
-		setInt(a, "listLength", in.ListLength, k.ListLength, origin)
+		writeInt(a, "listLength", in.ListLength, k.ListLength, origin)
 		if qs := lookup(w, "queues"); qs != nil && qs.Kind == kyaml.SequenceNode {
 			for _, q := range qs.Content {
 				deleteKey(q, "listLength") // the worker's tuned listLength applies to every queue
@@ -81,6 +86,9 @@ func (r *Result) editWorker(w *kyaml.Node, o WorkerOutcome, k Knobs, s Space) er
 	}
 	p := s.Paces[k.Pace]
 	was := "tuned: was " + s.Paces[in.Pace].Name
+	if in.Pace == 0 {
+		was = "tuned: replaces the behavior written here"
+	}
 	deleteKey(a, "behaviorPreset")
 	deleteKey(a, "behavior")
 	if p.Preset != "" {
@@ -108,10 +116,18 @@ func setInt(m *kyaml.Node, key string, before, now int64, origin string) {
 	if before == now {
 		return
 	}
+	writeInt(m, key, before, now, origin)
+}
+
+// writeInt sets key of mapping m to now, commented as setInt does, even when unchanged.
+func writeInt(m *kyaml.Node, key string, before, now int64, origin string) {
 	v := scalar(strconv.FormatInt(now, 10))
 	v.Tag = "!!int"
 	v.LineComment = "tuned: was " + strconv.FormatInt(before, 10)
-	if lookup(m, key) == nil {
+	switch {
+	case before == now:
+		v.LineComment = "tuned: written out, or it would follow the new concurrency"
+	case lookup(m, key) == nil:
 		v.LineComment += " (" + origin + ")"
 	}
 	setKey(m, key, v)
@@ -187,11 +203,33 @@ func hasAlias(n *kyaml.Node) bool {
 	return false
 }
 
-// InputDocument is the YAML of l for Edit when the layout came from a preset, not a file.
-func InputDocument(l *layout.SidekiqLayout) ([]byte, error) {
-	data, err := layout.Marshal(l)
+// checkEdit reads the edited document back and compares its tuned workers with the knobs
+// simulated: what tune writes is what it measured.
+func (r *Result) checkEdit(doc []byte) error {
+	l, err := layout.Parse(doc)
 	if err != nil {
-		return nil, err
+		return fmt.Errorf("the tuned layout does not parse: %w", err)
 	}
-	return bytes.TrimLeft(data, "\n"), nil
+	d, _ := layout.Prepare(l)
+	for i, k := range r.knobs {
+		if i >= len(d.Spec.Workers) || d.Spec.Workers[i].Autoscale == nil {
+			return fmt.Errorf("spec.workers[%d]: the tuned layout lost the worker's autoscale block", i)
+		}
+		w := &d.Spec.Workers[i]
+		got := Knobs{Concurrency: *w.Concurrency, MinReplicas: *w.Autoscale.MinReplicas,
+			MaxReplicas: *w.Autoscale.MaxReplicas, ListLength: *w.Autoscale.ListLength, Pace: k.Pace}
+		if got != k {
+			return fmt.Errorf("spec.workers[%d] (%s): the tuned layout reads back as %s, not the %s simulated", i, w.Name, got, k)
+		}
+		p := r.spaces[i].Paces[k.Pace]
+		if b := w.Autoscale.Behavior; !equality.Semantic.DeepEqual(b.ScaleUp, p.Up) || !equality.Semantic.DeepEqual(b.ScaleDown, p.Down) {
+			return fmt.Errorf("spec.workers[%d] (%s): the tuned layout's behavior is not the pace %s simulated", i, w.Name, p.Name)
+		}
+		for _, q := range w.Queues {
+			if q.ListLength != nil && *q.ListLength != k.ListLength {
+				return fmt.Errorf("spec.workers[%d] (%s): queue %s keeps listLength %d", i, w.Name, q.Name, *q.ListLength)
+			}
+		}
+	}
+	return nil
 }

@@ -128,11 +128,9 @@ func newSpace(w *layout.Worker, limit int64, peakThreads int32) (Space, Knobs) {
 		maxes = append(maxes, max(m, 1), max(m, 1)+1, 2*max(m, 1))
 	}
 	s.MaxReplicas = grid(maxes, in.MaxReplicas)
-	if limit > 0 {
-		s.MaxReplicas = slices.DeleteFunc(s.MaxReplicas, func(m int32) bool {
-			return m != in.MaxReplicas && int64(m)*int64(slices.Min(s.Concurrency)) > limit
-		})
-	}
+	s.MaxReplicas = slices.DeleteFunc(s.MaxReplicas, func(m int32) bool {
+		return m != in.MaxReplicas && int64(m)*int64(slices.Min(s.Concurrency)) > limit
+	})
 	s.MaxReplicas = slices.DeleteFunc(s.MaxReplicas, func(m int32) bool { return m > layout.MaxReplicasBound })
 	s.PerThread = gridF(perThreadGrid, float64(in.ListLength)/float64(in.Concurrency))
 	return s, in
@@ -141,7 +139,7 @@ func newSpace(w *layout.Worker, limit int64, peakThreads int32) (Space, Knobs) {
 // valid reports whether k is a layout the rules allow within limit connections.
 func (s Space) valid(k Knobs, limit int64) bool {
 	return k.MinReplicas <= k.MaxReplicas && k.MaxReplicas >= 1 &&
-		(limit == 0 || k.Connections() <= limit) && k.ListLength >= 1
+		k.Connections() <= limit && k.ListLength >= 1
 }
 
 func listLength(perThread float64, concurrency int32) int64 {

@@ -17,6 +17,8 @@ type Options struct {
 	// Verify is a second trace (the same traffic drawn with another seed, or the recorded one
 	// again) the winner is re-simulated on with seed Sim.Seed+1.
 	Verify *simulate.Trace
+	// VerifyLabel says what Verify is, for the report ("the viral trace drawn with seed 2").
+	VerifyLabel string
 	// MaxConnections and Reserved replace spec.database's when MaxConnections > 0.
 	MaxConnections, Reserved int32
 }
@@ -50,9 +52,10 @@ type Result struct {
 	Candidates int64         `json:"candidates"`
 	Elapsed    time.Duration `json:"-"`
 	// Budget is the connections Sidekiq may hold at max replicas (0: no limit).
-	Budget int64 `json:"budgetConnections"`
-	knobs  map[int]Knobs
-	spaces map[int]Space
+	Budget      int64 `json:"budgetConnections"`
+	knobs       map[int]Knobs
+	spaces      map[int]Space
+	verifyLabel string
 }
 
 // Search finds, for each autoscaled worker of l (undefaulted, valid), the knobs with the fewest
@@ -65,8 +68,8 @@ func Search(l *layout.SidekiqLayout, trace *simulate.Trace, opts Options) (*Resu
 		l.Spec.Database.MaxConnections, l.Spec.Database.Reserved = opts.MaxConnections, opts.Reserved
 	}
 	d, report := layout.Prepare(l)
-	if report.HasErrors() {
-		return nil, report.Err()
+	if err := inputErrors(report); err != nil {
+		return nil, err
 	}
 	if d.Spec.Database.MaxConnections == 0 {
 		return nil, fmt.Errorf("spec.database.maxConnections: tune needs the Postgres budget to bound maxReplicas: set it (and spec.database.reserved, what web and streaming hold) in the layout, or pass --max-connections")
@@ -76,8 +79,11 @@ func Search(l *layout.SidekiqLayout, trace *simulate.Trace, opts Options) (*Resu
 		return nil, err
 	}
 	res := &Result{Trace: trace.Name, Before: before, knobs: map[int]Knobs{}, spaces: map[int]Space{}}
-	searches, fixed := plan(d, before, trace, opts)
-	res.Budget = int64(d.Spec.Database.MaxConnections) - int64(d.Spec.Database.Reserved) - fixed
+	searches, limit := plan(d, before, trace)
+	if res.Budget = limit; limit < 1 {
+		return nil, fmt.Errorf("spec.database: maxConnections %d less reserved %d and the %d connections of the workers tune does not change leave %d for the autoscaled workers: raise maxConnections or lower the fixed workers' replicas or concurrency",
+			d.Spec.Database.MaxConnections, d.Spec.Database.Reserved, int64(d.Spec.Database.MaxConnections-d.Spec.Database.Reserved)-limit, limit)
+	}
 	e := &evaluator{d: d, opts: opts.Sim}
 	for _, ws := range searches {
 		if err := e.search(ws); err != nil {
@@ -93,15 +99,17 @@ func Search(l *layout.SidekiqLayout, trace *simulate.Trace, opts Options) (*Resu
 }
 
 // plan makes the search of every autoscaled worker that is not the scheduler, grouped into
-// components by shared queues, and returns them with the connections the other workers hold.
-func plan(d *layout.SidekiqLayout, before *simulate.Result, trace *simulate.Trace, opts Options) ([]*workerSearch, int64) {
-	var fixed int64
-	for i := range d.Spec.Workers {
-		if w := &d.Spec.Workers[i]; !tunable(w) {
-			fixed += int64(w.MaxReplicas()) * int64(*w.Concurrency)
+// components by shared queues, and returns them with the connections the budget leaves them
+// (max_connections less reserved and the other workers' at their maximum).
+func plan(d *layout.SidekiqLayout, before *simulate.Result, trace *simulate.Trace) ([]*workerSearch, int64) {
+	resolved, _, _ := layout.Resolve(d) // d is valid but for the budget, which tune fixes
+	budget := layout.ConnectionBudget(resolved.Workers, resolved.Database)
+	limit := int64(budget.Max) - int64(budget.Reserved)
+	for i, row := range budget.Rows {
+		if !tunable(&d.Spec.Workers[i]) {
+			limit -= row.Connections
 		}
 	}
-	limit := int64(d.Spec.Database.MaxConnections) - int64(d.Spec.Database.Reserved) - fixed
 	var out []*workerSearch
 	for _, c := range components(d, trace) {
 		for _, i := range c.workers {
@@ -110,15 +118,26 @@ func plan(d *layout.SidekiqLayout, before *simulate.Result, trace *simulate.Trac
 				continue
 			}
 			x := &before.Workers[i]
-			peak := x.Oracle.PeakPods * *w.Concurrency
-			space, in := newSpace(w, limit, peak)
+			space, in := newSpace(w, limit, x.Oracle.PeakPods**w.Concurrency)
 			ws := &workerSearch{index: i, w: w, space: space, goal: x.Goal, limit: limit, comp: c,
 				evals: map[Knobs]Eval{}, best: in}
 			c.tuned[i] = ws
 			out = append(out, ws)
 		}
 	}
-	return out, fixed
+	return out, limit
+}
+
+// inputErrors is the report's errors but the connection budget's: a layout over its budget
+// is what tune is for.
+func inputErrors(report layout.Report) error {
+	var kept layout.Report
+	for _, f := range report.Findings {
+		if f.Rule != layout.RuleConnectionBudget {
+			kept.Findings = append(kept.Findings, f)
+		}
+	}
+	return kept.Err()
 }
 
 // tunable: an autoscaled worker that does not run the scheduler (which stays one process).
@@ -211,6 +230,10 @@ func (r *Result) finish(d *layout.SidekiqLayout, trace *simulate.Trace, opts Opt
 	}
 	vopts := opts.Sim
 	vopts.Seed++
+	r.verifyLabel = opts.VerifyLabel
+	if r.verifyLabel == "" {
+		r.verifyLabel = fmt.Sprintf("the same trace with Sidekiq's queue-order seed %d", vopts.Seed)
+	}
 	if r.Verify, err = simulate.Run("tuned", tuned, verify, vopts); err != nil {
 		return err
 	}
