@@ -2,7 +2,6 @@ package tune_test
 
 import (
 	"bytes"
-	"flag"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -11,13 +10,12 @@ import (
 	"testing"
 
 	"github.com/mastoscale/mastoscale/internal/simulate"
+	"github.com/mastoscale/mastoscale/internal/testutil"
 	"github.com/mastoscale/mastoscale/internal/tune"
 	"github.com/mastoscale/mastoscale/pkg/layout"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 func trace(t testing.TB, name string, seconds int, seed uint64) *simulate.Trace {
 	t.Helper()
@@ -28,13 +26,7 @@ func trace(t testing.TB, name string, seconds int, seed uint64) *simulate.Trace 
 
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		require.NoError(t, os.WriteFile(path, got, 0o644))
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err, "run go test ./internal/tune -update to create %s", path)
-	assert.Equal(t, string(want), string(got), "%s differs: review, then go test ./internal/tune -update", path)
+	testutil.Golden(t, filepath.Join("testdata", name), got)
 }
 
 // The seed example's viral trace: tune, starting from the hand-tuned layout of
@@ -219,4 +211,22 @@ spec:
 	w := r.Workers[0]
 	assert.LessOrEqual(t, w.After.P99, 2.0)
 	assert.Greater(t, w.After.Knobs.MinReplicas, w.Before.Knobs.MinReplicas)
+}
+
+// BenchmarkTune tunes the split preset on a 24 h diurnal trace and reports the candidates
+// simulated per second (all cores).
+func BenchmarkTune(b *testing.B) {
+	l, err := layout.Preset(layout.PresetSplit, layout.DefaultMastodonVersion)
+	require.NoError(b, err)
+	tr := trace(b, "diurnal", 86400, 1)
+	var candidates int64
+	for b.Loop() {
+		r, err := tune.Search(l, tr, tune.Options{Sim: simulate.Options{Seed: 1}, MaxConnections: 800, Reserved: 60})
+		if err != nil {
+			b.Fatal(err)
+		}
+		candidates += r.Candidates
+	}
+	b.ReportMetric(float64(candidates)/b.Elapsed().Seconds(), "candidates/s")
+	b.ReportMetric(float64(candidates)/float64(b.N), "candidates/op")
 }
