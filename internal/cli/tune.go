@@ -5,6 +5,7 @@ import (
 	"os"
 
 	"github.com/mastoscale/mastoscale/internal/tune"
+	"github.com/mastoscale/mastoscale/pkg/layout"
 	"github.com/spf13/cobra"
 )
 
@@ -17,6 +18,7 @@ func newTuneCommand(s Streams) *cobra.Command {
 		plotPath string
 		maxConn  int32
 		reserved int32
+		maxConc  int32
 	)
 	cmd := &cobra.Command{
 		Use:   "tune [-f layout.yaml | --preset NAME] --trace NAME|FILE.csv [--goal 30s] [--out tuned.yaml] [--plot front.svg]",
@@ -53,7 +55,7 @@ error naming the constraint that binds.`,
 			if err != nil {
 				return err
 			}
-			opts := tune.Options{Sim: simOpts, MaxConnections: maxConn, Reserved: reserved}
+			opts := tune.Options{Sim: simOpts, MaxConnections: maxConn, Reserved: reserved, MaxConcurrency: maxConc}
 			if sf.builtin() {
 				if opts.Verify, _, err = sf.load(sf.seed + 1); err != nil {
 					return err
@@ -79,6 +81,7 @@ error naming the constraint that binds.`,
 	f.StringVar(&plotPath, "plot", "", "write an SVG of each worker's Pareto front and of the tuned layout's run against the input's")
 	f.Int32Var(&maxConn, "max-connections", 0, "Postgres max_connections, replacing spec.database.maxConnections")
 	f.Int32Var(&reserved, "reserved", 0, "connections web and streaming hold, replacing spec.database.reserved (with --max-connections)")
+	f.Int32Var(&maxConc, "max-concurrency", layout.MaxConcurrency, "most threads per process tune may pick (a worker's own concurrency stays a choice): keep it where throughputPerThread was measured")
 	return cmd
 }
 

@@ -106,15 +106,20 @@ func paces(own *autoscalingv2.HorizontalPodAutoscalerBehavior) []Pace {
 }
 
 // newSpace is the grid of defaulted, autoscaled worker w whose connections may not exceed
-// limit (0: no limit). peakThreads is the oracle's peak thread count for w's queues: a fixed
+// limit, with at most maxConcurrency threads per process. peakThreads is the oracle's peak thread count for w's queues: a fixed
 // pool of that many threads meets the goal whenever start-up does not matter, so minReplicas
 // reaches it.
-func newSpace(w *layout.Worker, limit int64, peakThreads int32) (Space, Knobs) {
+func newSpace(w *layout.Worker, limit int64, peakThreads, maxConcurrency int32) (Space, Knobs) {
 	a := w.Autoscale
 	in := Knobs{Concurrency: *w.Concurrency, MinReplicas: *a.MinReplicas, MaxReplicas: *a.MaxReplicas,
 		ListLength: *a.ListLength}
 	s := Space{Paces: paces(a.Behavior), In: in}
-	s.Concurrency = grid(concurrencyGrid, in.Concurrency)
+	if maxConcurrency <= 0 {
+		maxConcurrency = layout.MaxConcurrency
+	}
+	s.Concurrency = slices.DeleteFunc(grid(concurrencyGrid, in.Concurrency), func(c int32) bool {
+		return c > maxConcurrency && c != in.Concurrency
+	})
 	mins := slices.Clone(minGrid)
 	if in.MinReplicas == 0 {
 		mins = append(mins, 0) // scale to zero only where the admin chose it

@@ -21,6 +21,9 @@ type Options struct {
 	VerifyLabel string
 	// MaxConnections and Reserved replace spec.database's when MaxConnections > 0.
 	MaxConnections, Reserved int32
+	// MaxConcurrency bounds the threads per process tune may pick (0: layout.MaxConcurrency);
+	// a worker's own concurrency stays a candidate.
+	MaxConcurrency int32
 }
 
 // WorkerOutcome is what the search found for one worker.
@@ -79,7 +82,7 @@ func Search(l *layout.SidekiqLayout, trace *simulate.Trace, opts Options) (*Resu
 		return nil, err
 	}
 	res := &Result{Trace: trace.Name, Before: before, knobs: map[int]Knobs{}, spaces: map[int]Space{}}
-	searches, limit := plan(d, before, trace)
+	searches, limit := plan(d, before, trace, opts.MaxConcurrency)
 	if res.Budget = limit; limit < 1 {
 		return nil, fmt.Errorf("spec.database: maxConnections %d less reserved %d and the %d connections of the workers tune does not change leave %d for the autoscaled workers: raise maxConnections or lower the fixed workers' replicas or concurrency",
 			d.Spec.Database.MaxConnections, d.Spec.Database.Reserved, int64(d.Spec.Database.MaxConnections-d.Spec.Database.Reserved)-limit, limit)
@@ -101,7 +104,7 @@ func Search(l *layout.SidekiqLayout, trace *simulate.Trace, opts Options) (*Resu
 // plan makes the search of every autoscaled worker that is not the scheduler, grouped into
 // components by shared queues, and returns them with the connections the budget leaves them
 // (max_connections less reserved and the other workers' at their maximum).
-func plan(d *layout.SidekiqLayout, before *simulate.Result, trace *simulate.Trace) ([]*workerSearch, int64) {
+func plan(d *layout.SidekiqLayout, before *simulate.Result, trace *simulate.Trace, maxConcurrency int32) ([]*workerSearch, int64) {
 	resolved, _, _ := layout.Resolve(d) // d is valid but for the budget, which tune fixes
 	budget := layout.ConnectionBudget(resolved.Workers, resolved.Database)
 	limit := int64(budget.Max) - int64(budget.Reserved)
@@ -118,7 +121,7 @@ func plan(d *layout.SidekiqLayout, before *simulate.Result, trace *simulate.Trac
 				continue
 			}
 			x := &before.Workers[i]
-			space, in := newSpace(w, limit, x.Oracle.PeakPods**w.Concurrency)
+			space, in := newSpace(w, limit, x.Oracle.PeakPods**w.Concurrency, maxConcurrency)
 			ws := &workerSearch{index: i, w: w, space: space, goal: x.Goal, limit: limit, comp: c,
 				evals: map[Knobs]Eval{}, best: in}
 			c.tuned[i] = ws

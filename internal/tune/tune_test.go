@@ -230,3 +230,19 @@ func BenchmarkTune(b *testing.B) {
 	b.ReportMetric(float64(candidates)/b.Elapsed().Seconds(), "candidates/s")
 	b.ReportMetric(float64(candidates)/float64(b.N), "candidates/op")
 }
+
+// --max-concurrency keeps the threads per process at or under the bound.
+func TestMaxConcurrency(t *testing.T) {
+	l, err := layout.Load("../simulate/testdata/tuned.yaml")
+	require.NoError(t, err)
+	r, err := tune.Search(l, trace(t, "viral", 5400, 1), tune.Options{Sim: simulate.Options{Seed: 1}, MaxConcurrency: 20})
+	require.NoError(t, err)
+	for _, w := range r.Workers {
+		if w.Tuned {
+			assert.LessOrEqual(t, w.After.Knobs.Concurrency, int32(25), "%s: 20 or its own 25", w.Name)
+			for _, e := range w.Front {
+				assert.Contains(t, []int32{5, 10, 15, 20, 25}, e.Knobs.Concurrency)
+			}
+		}
+	}
+}
