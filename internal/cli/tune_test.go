@@ -67,3 +67,16 @@ func TestTuneErrors(t *testing.T) {
 		assert.Contains(t, errOut, want, args)
 	}
 }
+
+// A recorded trace (the CSV status --record and simulate --save-trace write) tunes like a
+// built-in one; the winner is re-run on it with the next Sidekiq seed.
+func TestTuneRecordedTrace(t *testing.T) {
+	csv := filepath.Join(t.TempDir(), "day.csv")
+	_, errOut, code := run(t, "simulate", "--trace", "viral", "--duration", "80m", "--save-trace", csv)
+	require.Equal(t, 0, code, errOut)
+	out, errOut, code := run(t, "tune", "--preset", "split", "--trace", csv, "--max-connections", "800", "--reserved", "60")
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "re-simulated on the same trace with Sidekiq's queue-order seed 2")
+	assert.Contains(t, out, "push-pull: Pareto front of")
+	assert.Contains(t, out, "(the tuned layout: --out FILE, or -o yaml)")
+}
