@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -35,62 +36,7 @@ Traces: built-in ` + strings.Join(simulate.Generators, ", ") + `, or a CSV file
 ` + simulate.OutageQueue + ` mark Redis outages), as "mastoscale status --record" writes.`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			trace, opts, err := sf.load(sf.seed)
-			if err != nil {
-				return err
-			}
-			if saveCSV != "" {
-				f, err := os.Create(saveCSV)
-				if err != nil {
-					return err
-				}
-				if err := simulate.WriteCSV(f, trace); err != nil {
-					f.Close()
-					return err
-				}
-				if err := f.Close(); err != nil {
-					return err
-				}
-			}
-			l, name, err := lf.load()
-			if err != nil {
-				return err
-			}
-			results := make([]*simulate.Result, 0, 2)
-			r, err := simulateLayout(name, l, trace, opts)
-			if err != nil {
-				return err
-			}
-			results = append(results, r)
-			if compare != "" {
-				other, err := layout.Load(compare)
-				if err != nil {
-					return err
-				}
-				r, err := simulateLayout(compare, other, trace, opts)
-				if err != nil {
-					return err
-				}
-				results = append(results, r)
-			}
-			if err := simulate.WriteText(s.Out, results...); err != nil {
-				return err
-			}
-			if plotPath != "" {
-				f, err := os.Create(plotPath)
-				if err != nil {
-					return err
-				}
-				if err := simulate.PlotSVG(f, results...); err != nil {
-					f.Close()
-					return fmt.Errorf("plotting: %w", err)
-				}
-				if err := f.Close(); err != nil {
-					return err
-				}
-				fmt.Fprintf(s.Out, "\nplot written to %s\n", plotPath)
-			}
-			return nil
+			return runSimulate(s, &lf, &sf, compare, plotPath, saveCSV)
 		},
 	}
 	lf.register(cmd)
@@ -100,6 +46,61 @@ Traces: built-in ` + strings.Join(simulate.Generators, ", ") + `, or a CSV file
 	f.StringVar(&plotPath, "plot", "", "write an SVG of queue depth, pods and wait over time to this file")
 	f.StringVar(&saveCSV, "save-trace", "", "also write the trace as CSV to this file")
 	return cmd
+}
+
+func runSimulate(s Streams, lf *layoutFlags, sf *simFlags, compare, plotPath, saveCSV string) error {
+	trace, opts, err := sf.load(sf.seed)
+	if err != nil {
+		return err
+	}
+	if saveCSV != "" {
+		if err := writeFileWith(saveCSV, func(w io.Writer) error { return simulate.WriteCSV(w, trace) }); err != nil {
+			return err
+		}
+	}
+	l, name, err := lf.load()
+	if err != nil {
+		return err
+	}
+	r, err := simulateLayout(name, l, trace, opts)
+	if err != nil {
+		return err
+	}
+	results := []*simulate.Result{r}
+	if compare != "" {
+		other, err := layout.Load(compare)
+		if err != nil {
+			return err
+		}
+		r, err := simulateLayout(compare, other, trace, opts)
+		if err != nil {
+			return err
+		}
+		results = append(results, r)
+	}
+	if err := simulate.WriteText(s.Out, results...); err != nil {
+		return err
+	}
+	if plotPath != "" {
+		if err := writeFileWith(plotPath, func(w io.Writer) error { return simulate.PlotSVG(w, results...) }); err != nil {
+			return fmt.Errorf("plotting: %w", err)
+		}
+		fmt.Fprintf(s.Out, "\nplot written to %s\n", plotPath)
+	}
+	return nil
+}
+
+// writeFileWith creates path and writes it with write, closing it in every case.
+func writeFileWith(path string, write func(io.Writer) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func simulateLayout(name string, l *layout.SidekiqLayout, trace *simulate.Trace, opts simulate.Options) (*simulate.Result, error) {

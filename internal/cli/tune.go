@@ -38,39 +38,7 @@ and writes the tuned layout, the input with only the tuned fields changed and co
 error naming the constraint that binds.`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			switch output {
-			case "text", "json", "yaml":
-			default:
-				return fmt.Errorf("--output %q: use text, json or yaml", output)
-			}
-			l, name, err := lf.load()
-			if err != nil {
-				return err
-			}
-			input, err := lf.document(l)
-			if err != nil {
-				return err
-			}
-			trace, simOpts, err := sf.load(sf.seed)
-			if err != nil {
-				return err
-			}
-			opts := tune.Options{Sim: simOpts, MaxConnections: maxConn, Reserved: reserved, MaxConcurrency: maxConc}
-			if sf.builtin() {
-				if opts.Verify, _, err = sf.load(sf.seed + 1); err != nil {
-					return err
-				}
-				opts.VerifyLabel = fmt.Sprintf("the %s trace drawn with seed %d", trace.Name, sf.seed+1)
-			}
-			r, err := tune.Search(l, trace, opts)
-			if err != nil {
-				return fmt.Errorf("%s: %w", name, err)
-			}
-			tuned, err := r.Edit(input)
-			if err != nil {
-				return err
-			}
-			return writeTune(s, r, tuned, output, out, plotPath)
+			return runTune(s, &lf, &sf, tuneFlags{out, output, plotPath, maxConn, reserved, maxConc})
 		},
 	}
 	lf.register(cmd)
@@ -85,6 +53,48 @@ error naming the constraint that binds.`,
 	return cmd
 }
 
+// tuneFlags are tune's own flags.
+type tuneFlags struct {
+	out, output, plot       string
+	maxConn, reserved, maxC int32
+}
+
+func runTune(s Streams, lf *layoutFlags, sf *simFlags, tf tuneFlags) error {
+	switch tf.output {
+	case "text", "json", "yaml":
+	default:
+		return fmt.Errorf("--output %q: use text, json or yaml", tf.output)
+	}
+	l, name, err := lf.load()
+	if err != nil {
+		return err
+	}
+	input, err := lf.document(l)
+	if err != nil {
+		return err
+	}
+	trace, simOpts, err := sf.load(sf.seed)
+	if err != nil {
+		return err
+	}
+	opts := tune.Options{Sim: simOpts, MaxConnections: tf.maxConn, Reserved: tf.reserved, MaxConcurrency: tf.maxC}
+	if sf.builtin() {
+		if opts.Verify, _, err = sf.load(sf.seed + 1); err != nil {
+			return err
+		}
+		opts.VerifyLabel = fmt.Sprintf("the %s trace drawn with seed %d", trace.Name, sf.seed+1)
+	}
+	r, err := tune.Search(l, trace, opts)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	tuned, err := r.Edit(input)
+	if err != nil {
+		return err
+	}
+	return writeTune(s, r, tuned, tf.output, tf.out, tf.plot)
+}
+
 func writeTune(s Streams, r *tune.Result, tuned []byte, output, out, plotPath string) error {
 	if out != "" {
 		if err := os.WriteFile(out, tuned, 0o644); err != nil {
@@ -92,16 +102,8 @@ func writeTune(s Streams, r *tune.Result, tuned []byte, output, out, plotPath st
 		}
 	}
 	if plotPath != "" {
-		f, err := os.Create(plotPath)
-		if err != nil {
-			return err
-		}
-		if err := r.PlotSVG(f); err != nil {
-			f.Close()
+		if err := writeFileWith(plotPath, r.PlotSVG); err != nil {
 			return fmt.Errorf("plotting: %w", err)
-		}
-		if err := f.Close(); err != nil {
-			return err
 		}
 	}
 	switch output {
