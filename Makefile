@@ -55,6 +55,7 @@ helm-plugin:
 plots:
 	$(GO) run ./cmd/mastoscale simulate --preset split --trace viral --compare examples/seed.yaml --plot examples/simulate/simulate-viral.svg
 	$(GO) run ./cmd/mastoscale simulate --preset split --trace viral --compare internal/simulate/testdata/tuned.yaml --plot examples/simulate/simulate-viral-tuned.svg
+	$(GO) run ./cmd/mastoscale tune -f internal/simulate/testdata/tuned.yaml --trace viral --plot examples/simulate/tune-viral.svg
 
 # example-kustomize builds the kustomize example with the function and fails if kustomize skipped it.
 example-kustomize: build $(KUSTOMIZE)

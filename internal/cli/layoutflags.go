@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/mastoscale/mastoscale/pkg/layout"
 	"github.com/spf13/cobra"
@@ -54,4 +55,16 @@ func (f *layoutFlags) load() (*layout.SidekiqLayout, string, error) {
 	}
 	l, err := layout.Preset(name, v)
 	return l, "preset " + name, err
+}
+
+// document is the YAML the layout came from: the file as written, or the preset marshalled.
+func (f *layoutFlags) document(l *layout.SidekiqLayout) ([]byte, error) {
+	if f.file != "" {
+		return os.ReadFile(f.file)
+	}
+	data, err := layout.Marshal(l)
+	if err != nil {
+		return nil, err
+	}
+	return data, nil
 }

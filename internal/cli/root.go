@@ -68,6 +68,7 @@ var commands = []func(Streams) *cobra.Command{
 	newRenderCommand,
 	newCheckCommand,
 	newPlanCommand,
+	newTuneCommand,
 	newSimulateCommand,
 	newChartValuesCommand,
 	newPostRenderCommand,

@@ -2,10 +2,10 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/mastoscale/mastoscale/internal/simulate"
 	"github.com/mastoscale/mastoscale/pkg/layout"
@@ -15,14 +15,9 @@ import (
 func newSimulateCommand(s Streams) *cobra.Command {
 	var (
 		lf       layoutFlags
-		traceArg string
+		sf       simFlags
 		compare  string
 		plotPath string
-		seed     uint64
-		duration time.Duration
-		startup  int
-		goal     time.Duration
-		service  string
 		saveCSV  string
 	)
 	cmd := &cobra.Command{
@@ -41,84 +36,71 @@ Traces: built-in ` + strings.Join(simulate.Generators, ", ") + `, or a CSV file
 ` + simulate.OutageQueue + ` mark Redis outages), as "mastoscale status --record" writes.`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			svc, err := parseService(service)
-			if err != nil {
-				return err
-			}
-			trace, err := loadTrace(traceArg, int(duration/time.Second), seed)
-			if err != nil {
-				return err
-			}
-			if saveCSV != "" {
-				f, err := os.Create(saveCSV)
-				if err != nil {
-					return err
-				}
-				if err := simulate.WriteCSV(f, trace); err != nil {
-					f.Close()
-					return err
-				}
-				if err := f.Close(); err != nil {
-					return err
-				}
-			}
-			opts := simulate.Options{Seed: seed, StartupSeconds: startup, Service: svc, LatencyGoal: goal}
-			if startup == 0 {
-				opts.StartupSeconds = -1
-			}
-			l, name, err := lf.load()
-			if err != nil {
-				return err
-			}
-			results := make([]*simulate.Result, 0, 2)
-			r, err := simulateLayout(name, l, trace, opts)
-			if err != nil {
-				return err
-			}
-			results = append(results, r)
-			if compare != "" {
-				other, err := layout.Load(compare)
-				if err != nil {
-					return err
-				}
-				r, err := simulateLayout(compare, other, trace, opts)
-				if err != nil {
-					return err
-				}
-				results = append(results, r)
-			}
-			if err := simulate.WriteText(s.Out, results...); err != nil {
-				return err
-			}
-			if plotPath != "" {
-				f, err := os.Create(plotPath)
-				if err != nil {
-					return err
-				}
-				if err := simulate.PlotSVG(f, results...); err != nil {
-					f.Close()
-					return fmt.Errorf("plotting: %w", err)
-				}
-				if err := f.Close(); err != nil {
-					return err
-				}
-				fmt.Fprintf(s.Out, "\nplot written to %s\n", plotPath)
-			}
-			return nil
+			return runSimulate(s, &lf, &sf, compare, plotPath, saveCSV)
 		},
 	}
 	lf.register(cmd)
+	sf.register(cmd)
 	f := cmd.Flags()
-	f.StringVar(&traceArg, "trace", "diurnal", "built-in trace ("+strings.Join(simulate.Generators, ", ")+") or a CSV file")
 	f.StringVar(&compare, "compare", "", "a second layout file to run over the same trace, shown side by side")
 	f.StringVar(&plotPath, "plot", "", "write an SVG of queue depth, pods and wait over time to this file")
-	f.Uint64Var(&seed, "seed", 1, "seed of the built-in traces' arrivals and of Sidekiq's weighted queue order")
-	f.DurationVar(&duration, "duration", 0, "length of a built-in trace (default: the trace's own, e.g. 24h for diurnal)")
-	f.IntVar(&startup, "startup", simulate.DefaultStartup, "seconds from scale-up to a pod fetching jobs")
-	f.DurationVar(&goal, "goal", simulate.DefaultLatencyGoal, "latency goal of workers without autoscale.latencyTarget")
-	f.StringVar(&service, "service", "", "service seconds per job by queue, e.g. push=0.8,ingress=0.3 (default table: default/push/ingress/fasp 0.5, mailers/pull 1, scheduler 2)")
 	f.StringVar(&saveCSV, "save-trace", "", "also write the trace as CSV to this file")
 	return cmd
+}
+
+func runSimulate(s Streams, lf *layoutFlags, sf *simFlags, compare, plotPath, saveCSV string) error {
+	trace, opts, err := sf.load(sf.seed)
+	if err != nil {
+		return err
+	}
+	if saveCSV != "" {
+		if err := writeFileWith(saveCSV, func(w io.Writer) error { return simulate.WriteCSV(w, trace) }); err != nil {
+			return err
+		}
+	}
+	l, name, err := lf.load()
+	if err != nil {
+		return err
+	}
+	r, err := simulateLayout(name, l, trace, opts)
+	if err != nil {
+		return err
+	}
+	results := []*simulate.Result{r}
+	if compare != "" {
+		other, err := layout.Load(compare)
+		if err != nil {
+			return err
+		}
+		r, err := simulateLayout(compare, other, trace, opts)
+		if err != nil {
+			return err
+		}
+		results = append(results, r)
+	}
+	if err := simulate.WriteText(s.Out, results...); err != nil {
+		return err
+	}
+	if plotPath != "" {
+		if err := writeFileWith(plotPath, func(w io.Writer) error { return simulate.PlotSVG(w, results...) }); err != nil {
+			return fmt.Errorf("plotting: %w", err)
+		}
+		fmt.Fprintf(s.Out, "\nplot written to %s\n", plotPath)
+	}
+	return nil
+}
+
+// writeFileWith creates path and writes it with write, closing it in every case.
+func writeFileWith(path string, write func(io.Writer) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func simulateLayout(name string, l *layout.SidekiqLayout, trace *simulate.Trace, opts simulate.Options) (*simulate.Result, error) {
@@ -129,8 +111,13 @@ func simulateLayout(name string, l *layout.SidekiqLayout, trace *simulate.Trace,
 	return simulate.Run(name, d, trace, opts)
 }
 
+// isTraceFile tells a CSV file from a built-in trace's name.
+func isTraceFile(arg string) bool {
+	return strings.HasSuffix(arg, ".csv") || strings.ContainsRune(arg, os.PathSeparator)
+}
+
 func loadTrace(arg string, seconds int, seed uint64) (*simulate.Trace, error) {
-	if strings.HasSuffix(arg, ".csv") || strings.ContainsRune(arg, os.PathSeparator) {
+	if isTraceFile(arg) {
 		f, err := os.Open(arg)
 		if err != nil {
 			return nil, fmt.Errorf("reading trace: %w", err)

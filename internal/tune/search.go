@@ -1,0 +1,228 @@
+package tune
+
+import (
+	"runtime"
+	"sync"
+
+	"github.com/mastoscale/mastoscale/internal/simulate"
+	"github.com/mastoscale/mastoscale/pkg/layout"
+)
+
+// Eval is one candidate's simulated run.
+type Eval struct {
+	Knobs      Knobs   `json:"knobs"`
+	Pace       string  `json:"pace"`
+	PodMinutes float64 `json:"podMinutes"`
+	P99        float64 `json:"p99Seconds"`
+	// Connections is the Postgres connections at max replicas (the budget's view); Peak is
+	// the most the run held.
+	Connections     int64 `json:"connections"`
+	PeakConnections int64 `json:"peakConnections"`
+	Meets           bool  `json:"meetsGoal"`
+}
+
+// better orders evaluations: meeting the goal first, then fewer pod-minutes, then fewer
+// connections at max replicas; among misses, the lower p99 first.
+func better(a, b Eval) bool {
+	const eps = 1e-9
+	switch {
+	case a.Meets != b.Meets:
+		return a.Meets
+	case !a.Meets && a.P99 < b.P99-eps:
+		return true
+	case !a.Meets && a.P99 > b.P99+eps:
+		return false
+	case a.PodMinutes < b.PodMinutes-eps:
+		return true
+	case a.PodMinutes > b.PodMinutes+eps:
+		return false
+	}
+	return a.Connections < b.Connections
+}
+
+// workerSearch is the search of one autoscaled worker.
+type workerSearch struct {
+	index int            // in the layout's workers
+	w     *layout.Worker // defaulted
+	space Space
+	goal  float64 // seconds
+	limit int64   // connections the budget leaves this worker, 0 without a budget
+	comp  *component
+
+	mu    sync.Mutex
+	evals map[Knobs]Eval
+	best  Knobs
+}
+
+// component is a set of workers that share queues, simulated together over the trace's
+// queues they consume.
+type component struct {
+	workers []int // layout indexes, ascending
+	trace   *simulate.Trace
+	tuned   map[int]*workerSearch
+}
+
+// evaluator runs candidates on the defaulted layout d.
+type evaluator struct {
+	d    *layout.SidekiqLayout
+	opts simulate.Options
+	runs int64 // simulations run (all goroutines; guarded by mu)
+	mu   sync.Mutex
+}
+
+// eval simulates ws's component with ws at k and the other tuned workers at their best.
+func (e *evaluator) eval(ws *workerSearch, k Knobs) (Eval, error) {
+	ws.mu.Lock()
+	if ev, ok := ws.evals[k]; ok {
+		ws.mu.Unlock()
+		return ev, nil
+	}
+	ws.mu.Unlock()
+	sub := *e.d
+	sub.Spec.Workers = make([]layout.Worker, 0, len(ws.comp.workers))
+	at := 0
+	for _, i := range ws.comp.workers {
+		w := e.d.Spec.Workers[i]
+		switch o := ws.comp.tuned[i]; {
+		case i == ws.index:
+			at = len(sub.Spec.Workers)
+			w = ws.space.apply(&e.d.Spec.Workers[i], k)
+		case o != nil:
+			w = o.space.apply(&e.d.Spec.Workers[i], o.best)
+		}
+		sub.Spec.Workers = append(sub.Spec.Workers, w)
+	}
+	opts := e.opts
+	// NOSERIES: opts.NoSeries, opts.NoOracle = true, true
+	r, err := simulate.Run(ws.w.Name, &sub, ws.comp.trace, opts)
+	if err != nil {
+		return Eval{}, err
+	}
+	x := &r.Workers[at]
+	ev := Eval{Knobs: k, Pace: ws.space.Paces[k.Pace].Name, PodMinutes: x.PodMinutes, P99: x.P99,
+		Connections: k.Connections(), PeakConnections: x.PeakConnections, Meets: x.P99 <= ws.goal}
+	ws.mu.Lock()
+	ws.evals[k] = ev
+	ws.mu.Unlock()
+	e.mu.Lock()
+	e.runs++
+	e.mu.Unlock()
+	return ev, nil
+}
+
+// evalAll evaluates ks on all cores; the results are in the order of ks.
+func (e *evaluator) evalAll(ws *workerSearch, ks []Knobs) ([]Eval, error) {
+	out := make([]Eval, len(ks))
+	errs := make([]error, len(ks))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(ks)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				out[i], errs[i] = e.eval(ws, ks[i])
+			}
+		}()
+	}
+	for i := range ks {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// maxRounds bounds the passes of coordinate descent; a pass that improves nothing ends it.
+const maxRounds = 4
+
+// descend improves start one dimension at a time: every value of a dimension with the others
+// fixed, the best kept, until a whole pass improves nothing.
+func (e *evaluator) descend(ws *workerSearch, start Knobs) (Eval, error) {
+	cur, err := e.eval(ws, start)
+	if err != nil {
+		return Eval{}, err
+	}
+	for range maxRounds {
+		improved := false
+		for _, dim := range dimensions {
+			evs, err := e.evalAll(ws, ws.space.along(dim, cur.Knobs, ws.limit))
+			if err != nil {
+				return Eval{}, err
+			}
+			for _, ev := range evs {
+				if better(ev, cur) {
+					cur, improved = ev, true
+				}
+			}
+		}
+		if !improved {
+			break
+		}
+	}
+	return cur, nil
+}
+
+// The dimensions in the order descend walks them: the replica range first (what fixes most
+// misses), the pace, the trigger's target, then the threads per pod.
+type dimension int
+
+const (
+	dimMax dimension = iota
+	dimPace
+	dimListLength
+	dimMin
+	dimConcurrency
+)
+
+var dimensions = []dimension{dimMax, dimPace, dimListLength, dimMin, dimConcurrency}
+
+// along lists the valid knobs that differ from k in dimension d only (concurrency keeps the
+// backlog per thread).
+func (s Space) along(d dimension, k Knobs, limit int64) []Knobs {
+	var out []Knobs
+	add := func(c Knobs) {
+		if c != k && s.valid(c, limit) {
+			out = append(out, c)
+		}
+	}
+	switch d {
+	case dimMax:
+		for _, m := range s.MaxReplicas {
+			c := k
+			c.MaxReplicas = m
+			add(c)
+		}
+	case dimMin:
+		for _, m := range s.MinReplicas {
+			c := k
+			c.MinReplicas = m
+			add(c)
+		}
+	case dimPace:
+		for i := range s.Paces {
+			c := k
+			c.Pace = i
+			add(c)
+		}
+	case dimListLength:
+		for _, p := range s.PerThread {
+			c := k
+			c.ListLength = listLength(p, k.Concurrency)
+			add(c)
+		}
+	case dimConcurrency:
+		per := float64(k.ListLength) / float64(k.Concurrency)
+		for _, n := range s.Concurrency {
+			c := k
+			c.Concurrency, c.ListLength = n, listLength(per, n)
+			add(c)
+		}
+	}
+	return out
+}
