@@ -25,7 +25,9 @@ var queueColor = map[string]color.Color{
 	layout.QueueFASP:      color.RGBA{0xe3, 0x77, 0xc2, 0xff},
 }
 
-func workerColor(w *WorkerResult, i int) color.Color {
+// WorkerColor is the colour of the i-th worker w in every plot: by its first queue, so the same
+// work has the same colour in every layout.
+func WorkerColor(w *WorkerResult, i int) color.Color {
 	if len(w.Queues) > 0 {
 		if c, ok := queueColor[w.Queues[0]]; ok {
 			return c
@@ -93,7 +95,7 @@ func PlotSVG(w io.Writer, results ...*Result) error {
 				if err != nil {
 					return err
 				}
-				line.Color = workerColor(wr, wi)
+				line.Color = WorkerColor(wr, wi)
 				line.Width = vg.Points(1.2)
 				if li > 0 {
 					line.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}

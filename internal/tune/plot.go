@@ -9,7 +9,6 @@ import (
 	"github.com/mastoscale/mastoscale/internal/simulate"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgsvg"
@@ -59,14 +58,14 @@ func (r *Result) plotFronts(w io.Writer) error {
 	p.Y.Label.Text = "p99 wait, seconds"
 	p.Legend.Top = true
 	p.Add(plotter.NewGrid())
-	n, top := 0, 0.0
+	top := 0.0
 	for _, o := range r.Workers {
 		if o.Tuned {
 			top = max(top, 4*o.Goal)
 		}
 	}
 	p.Y.Min, p.Y.Max = 0, top
-	for _, o := range r.Workers {
+	for i, o := range r.Workers {
 		if !o.Tuned {
 			continue
 		}
@@ -80,7 +79,7 @@ func (r *Result) plotFronts(w io.Writer) error {
 		if err != nil {
 			return err
 		}
-		sc.Color = plotutil.Color(n)
+		sc.Color = simulate.WorkerColor(&r.After.Workers[i], i)
 		sc.Shape = draw.CircleGlyph{}
 		win, err := plotter.NewScatter(plotter.XYs{{X: o.After.PodMinutes, Y: o.After.P99}})
 		if err != nil {
@@ -91,7 +90,6 @@ func (r *Result) plotFronts(w io.Writer) error {
 		goal.Color, goal.Width = sc.Color, vg.Points(0.5)
 		p.Add(sc, win, goal)
 		p.Legend.Add(o.Name, sc)
-		n++
 	}
 	c := vgsvg.NewWith(vgsvg.UseWH(vg.Points(plotWidth), vg.Points(frontHeight)))
 	p.Draw(draw.New(c))
