@@ -54,11 +54,18 @@ type option struct {
 	connections int64
 }
 
-// choose picks per worker one candidate that meets its goal, the combination with the fewest
-// pod-minutes whose connections fit the budget (a multiple-choice knapsack, solved over the
-// Pareto options of connections against pod-minutes). A worker that meets its goal nowhere, or
-// a budget no combination fits, is an error naming the constraint that binds.
+// choose picks per worker one candidate that meets its goal: each search's own winner when
+// together they fit the budget, else the combination with the fewest pod-minutes whose
+// connections fit (a multiple-choice knapsack, solved over the Pareto options of connections
+// against pod-minutes). A worker that meets its goal nowhere, or a budget no combination fits,
+// is an error naming the constraint that binds.
 func (r *Result) choose(d *layout.SidekiqLayout, searches []*workerSearch) error {
+	if r.winnersFit(searches) {
+		for _, ws := range searches {
+			r.knobs[ws.index], r.spaces[ws.index] = ws.best, ws.space
+		}
+		return nil
+	}
 	var problems []string
 	opts := []option{{}}
 	for _, ws := range searches {
@@ -103,6 +110,20 @@ func (r *Result) choose(d *layout.SidekiqLayout, searches []*workerSearch) error
 		r.spaces[ws.index] = ws.space
 	}
 	return nil
+}
+
+// winnersFit reports whether every search's winner meets its goal and together they fit the
+// budget.
+func (r *Result) winnersFit(searches []*workerSearch) bool {
+	var connections int64
+	for _, ws := range searches {
+		e, ok := ws.evals[ws.best]
+		if !ok || !e.Meets {
+			return false
+		}
+		connections += e.Connections
+	}
+	return connections <= r.Budget
 }
 
 // pareto keeps the options no other beats on both pod-minutes and connections.

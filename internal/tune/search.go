@@ -22,8 +22,10 @@ type Eval struct {
 }
 
 // better orders evaluations: meeting the goal first, then fewer pod-minutes, then fewer
-// connections at max replicas; among misses, the lower p99 first.
-func better(a, b Eval) bool {
+// knobs changed from the input in (a tuned layout changes only what buys something: a
+// day that never needs a second pod does not take away maxReplicas), then fewer connections
+// at max replicas; among misses, the lower p99 first.
+func better(a, b Eval, in Knobs) bool {
 	const eps = 1e-9
 	switch {
 	case a.Meets != b.Meets:
@@ -36,8 +38,22 @@ func better(a, b Eval) bool {
 		return true
 	case a.PodMinutes > b.PodMinutes+eps:
 		return false
+	case changed(a.Knobs, in) != changed(b.Knobs, in):
+		return changed(a.Knobs, in) < changed(b.Knobs, in)
 	}
 	return a.Connections < b.Connections
+}
+
+// changed counts the knobs of k that differ from in.
+func changed(k, in Knobs) int {
+	n := 0
+	for _, d := range []bool{k.Concurrency != in.Concurrency, k.MinReplicas != in.MinReplicas,
+		k.MaxReplicas != in.MaxReplicas, k.ListLength != in.ListLength, k.Pace != in.Pace} {
+		if d {
+			n++
+		}
+	}
+	return n
 }
 
 // workerSearch is the search of one autoscaled worker.
@@ -156,7 +172,7 @@ func (e *evaluator) descend(ws *workerSearch, start Knobs) (Eval, error) {
 				return Eval{}, err
 			}
 			for _, ev := range evs {
-				if better(ev, cur) {
+				if better(ev, cur, ws.space.In) {
 					cur, improved = ev, true
 				}
 			}

@@ -189,32 +189,32 @@ func components(d *layout.SidekiqLayout, trace *simulate.Trace) []*component {
 	return out
 }
 
-// search descends from the input's knobs and from a fast start (the aggressive pace, the
-// replica range the budget allows up to 16), keeping the better.
+// search descends from the input's knobs and, for every pace, from a fast start: that pace
+// with the replica range the budget allows up to 16; the best end wins.
 func (e *evaluator) search(ws *workerSearch) error {
 	in := ws.best
-	best, err := e.descend(ws, in)
-	if err != nil {
-		return err
-	}
-	fast := in
-	fast.Pace = slices.IndexFunc(ws.space.Paces, func(p Pace) bool { return p.Preset == layout.BehaviorAggressive })
-	if fast.Pace < 0 {
-		fast.Pace = 0 // the input's own behavior is the aggressive preset
-	}
-	for _, m := range ws.space.MaxReplicas {
-		c := fast
-		c.MaxReplicas = m
-		if m <= 16 && ws.space.valid(c, ws.limit) {
-			fast = c
+	starts := []Knobs{in}
+	for p := range ws.space.Paces {
+		fast := in
+		fast.Pace = p
+		for _, m := range ws.space.MaxReplicas {
+			c := fast
+			c.MaxReplicas = m
+			if m <= 16 && ws.space.valid(c, ws.limit) {
+				fast = c
+			}
 		}
+		starts = append(starts, fast)
 	}
-	other, err := e.descend(ws, fast)
-	if err != nil {
-		return err
-	}
-	if better(other, best) {
-		best = other
+	var best Eval
+	for i, start := range starts {
+		end, err := e.descend(ws, start)
+		if err != nil {
+			return err
+		}
+		if i == 0 || better(end, best, in) {
+			best = end
+		}
 	}
 	ws.best = best.Knobs
 	return nil

@@ -81,7 +81,7 @@ func TestEditKeepsTheRest(t *testing.T) {
 	require.NoError(t, err)
 	l, err := layout.Parse(input)
 	require.NoError(t, err)
-	r, err := tune.Search(l, trace(t, "viral", 1800, 1), tune.Options{Sim: simulate.Options{Seed: 1}})
+	r, err := tune.Search(l, trace(t, "viral", 5400, 1), tune.Options{Sim: simulate.Options{Seed: 1}})
 	require.NoError(t, err)
 	edited, err := r.Edit(input)
 	require.NoError(t, err)
