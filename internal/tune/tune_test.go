@@ -246,3 +246,18 @@ func TestMaxConcurrency(t *testing.T) {
 		}
 	}
 }
+
+// Where the input already meets its goals at the least pod-minutes, tune changes nothing: a
+// quiet trace does not take the headroom (maxReplicas, concurrency) away.
+func TestQuietTraceChangesNothing(t *testing.T) {
+	l, err := layout.Preset(layout.PresetSplit, layout.DefaultMastodonVersion)
+	require.NoError(t, err)
+	r, err := tune.Search(l, trace(t, "steady", 3600, 1), tune.Options{Sim: simulate.Options{Seed: 1}, MaxConnections: 800, Reserved: 60})
+	require.NoError(t, err)
+	for _, w := range r.Workers {
+		assert.Equal(t, w.Before.Knobs, w.After.Knobs, w.Name)
+	}
+	var b bytes.Buffer
+	require.NoError(t, r.WriteText(&b))
+	assert.Equal(t, 4, strings.Count(b.String(), "nothing: the input is the cheapest found"), b.String())
+}
