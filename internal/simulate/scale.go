@@ -140,7 +140,7 @@ func (st *workerState) scaleTo(t int, n int32, startup int) {
 			p.doneAt = max(p.doneAt, g.free)
 			continue
 		}
-		st.requeues = append(st.requeues, requeue{at: t + int(st.timeout), q: g.q, r: g.job})
+		st.requeues = append(st.requeues, requeue{at: t + int(st.timeout), q: st.fetch.queues[g.qi], r: g.job})
 		wait := g.start - float64(g.job.enq)
 		if wait > st.res.Goal {
 			st.res.OverGoal -= g.job.n

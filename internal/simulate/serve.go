@@ -37,7 +37,7 @@ func (st *workerState) start(p *pod, k int64, f float64, rng *draws) {
 			for k > 0 && q.n > 0 {
 				r := q.take(k)
 				k -= r.n
-				st.begin(p, qi, q, r, f)
+				st.begin(p, qi, r, f)
 			}
 			if k == 0 {
 				return
@@ -85,13 +85,13 @@ func (st *workerState) start(p *pod, k int64, f float64, rng *draws) {
 		for m := picked[qi]; m > 0; {
 			r := q.take(m)
 			m -= r.n
-			st.begin(p, qi, q, r, f)
+			st.begin(p, qi, r, f)
 		}
 	}
 }
 
 // begin starts run r, taken from queue qi, on r.n threads of pod p at instant f.
-func (st *workerState) begin(p *pod, qi int, q *queue, r run, f float64) {
+func (st *workerState) begin(p *pod, qi int, r run, f float64) {
 	res := st.res
 	wait := f - float64(r.enq)
 	res.hist.addN(wait, r.n)
@@ -99,7 +99,7 @@ func (st *workerState) begin(p *pod, qi int, q *queue, r run, f float64) {
 		res.OverGoal += r.n
 	}
 	res.Started[qi] += r.n
-	st.groups.push(group{free: f + float64(r.service), start: f, pod: p, q: q, job: r, seq: p.seq})
+	st.groups.push(group{free: f + float64(r.service), start: f, pod: p, job: r, qi: int32(qi), seq: p.seq})
 }
 
 // draws hands out the fetches' random numbers: each PCG step gives two 32-bit halves.

@@ -112,8 +112,8 @@ type group struct {
 	free  float64
 	start float64
 	pod   *pod
-	q     *queue
-	job   run // n is the number of threads
+	job   run   // n is the number of threads
+	qi    int32 // the job's queue, an index into the worker's fetcher queues
 	seq   int32
 }
 
