@@ -1,6 +1,7 @@
 package simulate
 
-// becomeReady makes the threads of pods whose start-up ends at t idle: they fetch from t on.
+// becomeReady makes the threads of pods whose start-up ends at t idle: one group, free since
+// t, that fetches from t on.
 func (st *workerState) becomeReady(t int) {
 	if st.starting == 0 {
 		return
@@ -8,8 +9,8 @@ func (st *workerState) becomeReady(t int) {
 	for _, p := range st.pods {
 		if !p.ready && !p.stopping && p.readyAt <= t {
 			p.ready = true
-			p.idle = st.conc
 			st.starting--
+			st.groups.push(group{free: float64(t), start: float64(t), pod: p, job: run{n: int64(st.conc)}, seq: p.seq})
 		}
 	}
 }
@@ -114,7 +115,6 @@ func (st *workerState) scaleTo(t int, n int32, startup int) {
 			if !p.ready {
 				st.starting--
 			}
-			p.idle = 0
 			p.doneAt = float64(t)
 			live--
 			removed = removed || p.ready
@@ -127,7 +127,7 @@ func (st *workerState) scaleTo(t int, n int32, startup int) {
 	// Sidekiq on TERM stops fetching and waits -t seconds for running jobs; those still running
 	// then go back to their queue and run again elsewhere.
 	deadline := float64(t) + float64(st.timeout)
-	running := st.groups.running()
+	running := st.groups.all() // idle groups of a stopping pod go too: it fetches no more
 	kept := 0
 	for _, g := range running {
 		p := g.pod
@@ -140,7 +140,7 @@ func (st *workerState) scaleTo(t int, n int32, startup int) {
 			p.doneAt = max(p.doneAt, g.free)
 			continue
 		}
-		st.requeues = append(st.requeues, requeue{at: t + int(st.timeout), q: g.q, r: g.job})
+		st.requeues = append(st.requeues, requeue{at: t + int(st.timeout), q: st.fetch.queues[g.qi], r: g.job})
 		wait := g.start - float64(g.job.enq)
 		if wait > st.res.Goal {
 			st.res.OverGoal -= g.job.n

@@ -2,51 +2,30 @@ package simulate
 
 import "math/rand/v2"
 
-// serve lets the worker's ready threads fetch jobs during [t, t+1). Threads whose job ended
-// by t are idle and fetch first, oldest pod first; then each running group fetches at the
-// instant it becomes free, earliest first, while jobs are queued. Jobs arrive only at whole
+// serve lets the worker's ready threads fetch jobs during [t, t+1), the earliest free thread
+// first, as Redis hands a job to the client blocked longest in BRPOP: the groups are in the
+// order they became free, and those free by t are idle and fetch at t, longest idle first;
+// then each running group fetches at the instant it becomes free. Threads that fetch
+// nothing stay in place, idle since their group's free time. Jobs arrive only at whole
 // seconds, so once the queues are empty nothing more starts before t+1.
 func (st *workerState) serve(t int, rng *draws) {
+	backlog := st.fetch.backlog()
 	now, end := float64(t), float64(t+1)
 	h := &st.groups
-	for h.len() > 0 && h.top().free <= now {
-		g := h.pop()
-		g.pod.idle += int32(g.job.n)
-	}
-	backlog := st.fetch.backlog()
-	if backlog == 0 {
-		return
-	}
-	var idle int64
-	for _, p := range st.pods {
-		idle += int64(p.idle)
-	}
-	// When the idle threads take every queued job, nothing more starts before t+1, so a group
-	// that ends by then need not be kept: its threads are idle again at t+1 either way.
-	st.settle = idle >= backlog
-	st.end = end
-	for _, p := range st.pods {
-		if backlog == 0 {
-			break
-		}
-		if p.idle > 0 {
-			k := min(int64(p.idle), backlog)
-			p.idle -= int32(k)
-			backlog -= k
-			st.start(p, k, now, rng)
-		}
-	}
-	st.settle = false
 	for backlog > 0 && h.len() > 0 && h.top().free < end {
-		g := h.pop()
-		n := g.job.n
-		for h.len() > 0 && h.top().free == g.free && h.top().seq == g.seq {
-			n += h.pop().job.n // threads of one pod free at one instant fetch as one
-		}
+		p, f, n, last := h.fetchers(now)
 		k := min(n, backlog)
 		backlog -= k
-		g.pod.idle += int32(n - k)
-		st.start(g.pod, k, g.free, rng)
+		if k < n {
+			// The threads left keep the latest free time of the merged groups: they are
+			// adjacent and of one pod, and every group pushed from now on becomes free later.
+			h.head = last
+			h.g[last].job.n = n - k
+		} else {
+			h.head = last + 1
+		}
+		h.drained()
+		st.start(p, k, f, rng)
 	}
 }
 
@@ -58,7 +37,7 @@ func (st *workerState) start(p *pod, k int64, f float64, rng *draws) {
 			for k > 0 && q.n > 0 {
 				r := q.take(k)
 				k -= r.n
-				st.begin(p, qi, q, r, f)
+				st.begin(p, qi, r, f)
 			}
 			if k == 0 {
 				return
@@ -106,13 +85,13 @@ func (st *workerState) start(p *pod, k int64, f float64, rng *draws) {
 		for m := picked[qi]; m > 0; {
 			r := q.take(m)
 			m -= r.n
-			st.begin(p, qi, q, r, f)
+			st.begin(p, qi, r, f)
 		}
 	}
 }
 
 // begin starts run r, taken from queue qi, on r.n threads of pod p at instant f.
-func (st *workerState) begin(p *pod, qi int, q *queue, r run, f float64) {
+func (st *workerState) begin(p *pod, qi int, r run, f float64) {
 	res := st.res
 	wait := f - float64(r.enq)
 	res.hist.addN(wait, r.n)
@@ -120,11 +99,7 @@ func (st *workerState) begin(p *pod, qi int, q *queue, r run, f float64) {
 		res.OverGoal += r.n
 	}
 	res.Started[qi] += r.n
-	if free := f + float64(r.service); st.settle && free <= st.end {
-		p.idle += int32(r.n)
-		return
-	}
-	st.groups.push(group{free: f + float64(r.service), start: f, pod: p, q: q, job: r, seq: p.seq})
+	st.groups.push(group{free: f + float64(r.service), start: f, pod: p, job: r, qi: int32(qi), seq: p.seq})
 }
 
 // draws hands out the fetches' random numbers: each PCG step gives two 32-bit halves.

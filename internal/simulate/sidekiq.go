@@ -103,19 +103,17 @@ type pod struct {
 	ready    bool
 	stopping bool
 	doneAt   float64 // a stopping pod exits when its last running job ends
-	// idle counts the pod's ready threads that run nothing: they fetch first when a second
-	// begins.
-	idle int32
 }
 
 // group is threads of one pod that started the same run at the same instant: they become
-// free together.
+// free together. Once free they stay in the queue as idle threads, free since then, until
+// they fetch again; job.n is then the count of idle threads and the rest of job is stale.
 type group struct {
 	free  float64
 	start float64
 	pod   *pod
-	q     *queue
-	job   run // n is the number of threads
+	job   run   // n is the number of threads
+	qi    int32 // the job's queue, an index into the worker's fetcher queues
 	seq   int32
 }
 
@@ -123,10 +121,12 @@ func (g *group) before(o *group) bool {
 	return g.free < o.free || (g.free == o.free && g.seq < o.seq)
 }
 
-// groupQueue holds the running groups of a worker in the order they become free, ties to
-// the oldest pod, so the earliest free thread takes the next job, as BRPOP hands jobs to the
-// longest waiter. A new group mostly becomes free after all others (the same service time
-// started later), so it is a sorted slice: push inserts from the back, pop takes the front.
+// groupQueue holds the threads of a worker's ready pods, as groups in the order they become
+// (or became) free, ties to the oldest pod, so the earliest free thread takes the next job,
+// as BRPOP hands jobs to the longest waiter: the idle groups (free by now) are at the front,
+// longest idle first. A new group mostly becomes free after all others (the same service
+// time started later), so it is a sorted slice: push inserts from the back, serve takes
+// from the front.
 type groupQueue struct {
 	g    []group
 	head int
@@ -135,18 +135,36 @@ type groupQueue struct {
 func (h *groupQueue) len() int    { return len(h.g) - h.head }
 func (h *groupQueue) top() *group { return &h.g[h.head] }
 
-// running is the groups, earliest free first; they may be changed in place, keeping the order.
-func (h *groupQueue) running() []group { return h.g[h.head:] }
+// all is the groups, idle and running, earliest free first; they may be changed in place,
+// keeping the order.
+func (h *groupQueue) all() []group { return h.g[h.head:] }
 
-// keep keeps the first n of running, after the caller moved the ones it keeps there.
+// keep keeps the first n of all, after the caller moved the ones it keeps there.
 func (h *groupQueue) keep(n int) { h.g = h.g[:h.head+n] }
 
-func (h *groupQueue) pop() group {
-	g := h.g[h.head]
-	if h.head++; h.head == len(h.g) {
+// fetchers are the groups at the front that fetch at one instant as one: the front group,
+// fetching at f = max(its free time, now), and the groups after it of the same pod that fetch
+// at f too (idle ones, or running ones that become free at the same instant). It returns
+// their pod, f, their threads and the index of the last of them.
+func (h *groupQueue) fetchers(now float64) (p *pod, f float64, n int64, last int) {
+	g := &h.g[h.head]
+	p, f, n, last = g.pod, max(g.free, now), g.job.n, h.head
+	for i := h.head + 1; i < len(h.g); i++ {
+		o := &h.g[i]
+		if o.pod != p || max(o.free, now) != f {
+			break
+		}
+		n += o.job.n
+		last = i
+	}
+	return p, f, n, last
+}
+
+// drained empties the slice once head has passed the last group.
+func (h *groupQueue) drained() {
+	if h.head == len(h.g) {
 		h.g, h.head = h.g[:0], 0
 	}
-	return g
 }
 
 func (h *groupQueue) push(g group) {

@@ -132,10 +132,6 @@ type workerState struct {
 	// stopping counts the pods that stop, until they exit; starting the pods not ready yet
 	// and not stopping.
 	stopping, starting int
-	// settle is set while serve's idle threads take every queued job at end-1: groups that
-	// end by end are not kept (serve).
-	settle bool
-	end    float64
 	// arena holds the worker's pods, allocated once.
 	arena []pod
 	// metrics is the HPA's metric buffer, reused at every sync.
