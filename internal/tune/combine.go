@@ -13,11 +13,7 @@ import (
 // front returns the evaluations no other beats on pod-minutes, p99 and connections at once,
 // sorted by pod-minutes.
 func front(evals map[Knobs]Eval) []Eval {
-	all := make([]Eval, 0, len(evals))
-	for _, e := range evals {
-		all = append(all, e)
-	}
-	slices.SortFunc(all, compareEval)
+	all := sortedEvals(evals)
 	var out []Eval
 	for i, a := range all {
 		dominated := false
@@ -52,6 +48,7 @@ type option struct {
 	picks       []Eval
 	podMinutes  float64
 	connections int64
+	changes     int // knobs changed from the inputs
 }
 
 // choose picks per worker one candidate that meets its goal: each search's own winner when
@@ -70,7 +67,7 @@ func (r *Result) choose(d *layout.SidekiqLayout, searches []*workerSearch) error
 	opts := []option{{}}
 	for _, ws := range searches {
 		var meets []Eval
-		for _, e := range front(ws.evals) {
+		for _, e := range sortedEvals(ws.evals) {
 			if e.Meets {
 				meets = append(meets, e)
 			}
@@ -86,7 +83,8 @@ func (r *Result) choose(d *layout.SidekiqLayout, searches []*workerSearch) error
 				if c > r.Budget {
 					continue
 				}
-				next = append(next, option{append(slices.Clone(o.picks), e), o.podMinutes + e.PodMinutes, c})
+				next = append(next, option{append(slices.Clone(o.picks), e), o.podMinutes + e.PodMinutes, c,
+					o.changes + changed(e.Knobs, ws.space.In)})
 			}
 		}
 		opts = pareto(next)
@@ -101,7 +99,7 @@ func (r *Result) choose(d *layout.SidekiqLayout, searches []*workerSearch) error
 	}
 	best := opts[0]
 	for _, o := range opts {
-		if o.podMinutes < best.podMinutes {
+		if o.podMinutes < best.podMinutes || (o.podMinutes == best.podMinutes && o.changes < best.changes) {
 			best = o
 		}
 	}
@@ -126,18 +124,35 @@ func (r *Result) winnersFit(searches []*workerSearch) bool {
 	return connections <= r.Budget
 }
 
-// pareto keeps the options no other beats on both pod-minutes and connections.
+// pareto keeps the options no other beats on connections, pod-minutes and changes at once.
 func pareto(in []option) []option {
 	slices.SortFunc(in, func(a, b option) int {
-		return cmp.Or(cmp.Compare(a.connections, b.connections), cmp.Compare(a.podMinutes, b.podMinutes))
+		return cmp.Or(cmp.Compare(a.connections, b.connections), cmp.Compare(a.podMinutes, b.podMinutes), cmp.Compare(a.changes, b.changes))
 	})
 	var out []option
 	for _, o := range in {
-		if len(out) == 0 || o.podMinutes < out[len(out)-1].podMinutes {
+		dominated := false
+		for _, k := range out { // every kept option holds no more connections than o
+			if k.podMinutes <= o.podMinutes && k.changes <= o.changes {
+				dominated = true
+				break
+			}
+		}
+		if !dominated {
 			out = append(out, o)
 		}
 	}
 	return out
+}
+
+// sortedEvals lists evals in compareEval's order.
+func sortedEvals(evals map[Knobs]Eval) []Eval {
+	all := make([]Eval, 0, len(evals))
+	for _, e := range evals {
+		all = append(all, e)
+	}
+	slices.SortFunc(all, compareEval)
+	return all
 }
 
 // binding explains why no candidate of ws met its goal: the Postgres budget, the trace's

@@ -35,6 +35,13 @@ func (r *Result) WriteText(w io.Writer) error {
 	fmt.Fprintf(w, "\nall workers: %.0f -> %.0f pod-minutes (the oracle's lower bound %.0f); p99 wait of all jobs %.1f -> %.1f s; peak Postgres connections %d -> %d\n",
 		r.Before.PodMinutes, r.After.PodMinutes, r.Before.OraclePods, r.Before.P99, r.After.P99,
 		r.Before.PeakConnections, r.After.PeakConnections)
+	var held int64
+	for _, o := range r.Workers {
+		held += o.Before.Connections
+	}
+	if held > r.Budget {
+		fmt.Fprintf(w, "the input's tuned workers hold %d connections at max replicas, over the budget's %d: the tuned layout fits it\n", held, r.Budget)
+	}
 	if misses := r.VerifyMisses(); len(misses) > 0 {
 		fmt.Fprintf(w, "re-simulated on %s: the winner MISSES the goal there:\n  %s\n", r.verifySeed(), strings.Join(misses, "\n  "))
 	} else {

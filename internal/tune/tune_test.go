@@ -261,3 +261,26 @@ func TestQuietTraceChangesNothing(t *testing.T) {
 	require.NoError(t, r.WriteText(&b))
 	assert.Equal(t, 4, strings.Count(b.String(), "nothing: the input is the cheapest found"), b.String())
 }
+
+// An input over its budget is tuned to fit it with the fewest changes, not to the fewest
+// connections: here two workers lose maxReplicas, the others stay as written.
+func TestOverBudgetFitsWithFewestChanges(t *testing.T) {
+	l, err := layout.Preset(layout.PresetSplit, layout.DefaultMastodonVersion)
+	require.NoError(t, err)
+	// split at max replicas: 4 workers x 4 x 25 = 400, and the scheduler 1 x 5; 400 - 100 - 5 = 295.
+	r, err := tune.Search(l, trace(t, "steady", 3600, 1), tune.Options{Sim: simulate.Options{Seed: 1}, MaxConnections: 400, Reserved: 100})
+	require.NoError(t, err)
+	var used int64
+	changes := 0
+	for _, w := range r.Workers {
+		used += w.After.Connections
+		if w.Tuned && w.After.Knobs != w.Before.Knobs {
+			changes++
+		}
+	}
+	assert.LessOrEqual(t, used, r.Budget)
+	assert.Equal(t, 2, changes, "two workers at one replica fit 295; one does not")
+	var b bytes.Buffer
+	require.NoError(t, r.WriteText(&b))
+	assert.Contains(t, b.String(), "the input's tuned workers hold 400 connections at max replicas, over the budget's 295")
+}
