@@ -56,6 +56,17 @@ func plottable(results []*Result) error {
 	return nil
 }
 
+// panels are PlotSVG's panels, top to bottom: a series per worker, reduced to one value a minute.
+var panels = []struct {
+	title, y string
+	series   func(*WorkerResult) []float32
+	reduce   func([]float32) float64
+}{
+	{"Jobs queued", "jobs", func(r *WorkerResult) []float32 { return r.Depth }, maxOf},
+	{"Pods (dotted: oracle)", "pods", func(r *WorkerResult) []float32 { return r.Pods }, meanOf},
+	{"Oldest job's wait (thin: goal)", "seconds", func(r *WorkerResult) []float32 { return r.Latency }, maxOf},
+}
+
 // PlotSVG draws, over time in minutes, three stacked panels for each result: jobs queued per
 // worker, pods per worker (with the oracle's pods dotted), and the age of each worker's oldest
 // queued job against its latency goal. The first result is solid, a second one dashed.
@@ -63,15 +74,6 @@ func plottable(results []*Result) error {
 func PlotSVG(w io.Writer, results ...*Result) error {
 	if err := plottable(results); err != nil {
 		return err
-	}
-	panels := []struct {
-		title, y string
-		series   func(*WorkerResult) []float32
-		reduce   func([]float32) float64
-	}{
-		{"Jobs queued", "jobs", func(r *WorkerResult) []float32 { return r.Depth }, maxOf},
-		{"Pods (dotted: oracle)", "pods", func(r *WorkerResult) []float32 { return r.Pods }, meanOf},
-		{"Oldest job's wait (thin: goal)", "seconds", func(r *WorkerResult) []float32 { return r.Latency }, maxOf},
 	}
 	plots := make([][]*plot.Plot, len(panels))
 	for i, pn := range panels {
@@ -108,32 +110,10 @@ func PlotSVG(w io.Writer, results ...*Result) error {
 				if i == 0 {
 					p.Legend.Add(name, line)
 				}
-				if i == 1 && li == 0 {
-					oracle := make([]float32, len(wr.Oracle.Pods))
-					for s, n := range wr.Oracle.Pods {
-						oracle[s] = float32(n)
-					}
-					ol, err := plotter.NewLine(perMinute(oracle, meanOf))
-					if err != nil {
+				if li == 0 && i > 0 {
+					if err := addGuide(p, wr, i == 1, line.Color); err != nil {
 						return err
 					}
-					ol.Color = line.Color
-					ol.Width = vg.Points(0.8)
-					ol.Dashes = []vg.Length{vg.Points(1), vg.Points(2)}
-					p.Add(ol)
-				}
-				if i == 2 && li == 0 {
-					goal := make([]float32, len(wr.Latency))
-					for s := range goal {
-						goal[s] = float32(wr.Goal)
-					}
-					gl, err := plotter.NewLine(perMinute(goal, maxOf))
-					if err != nil {
-						return err
-					}
-					gl.Color = line.Color
-					gl.Width = vg.Points(0.5)
-					p.Add(gl)
 				}
 			}
 		}
@@ -149,6 +129,32 @@ func PlotSVG(w io.Writer, results ...*Result) error {
 	}
 	_, err := c.WriteTo(w)
 	return err
+}
+
+// addGuide draws the first result's guide line of worker wr: the oracle's pods (dotted) in
+// the pods panel, else the latency goal (thin).
+func addGuide(p *plot.Plot, wr *WorkerResult, oracle bool, c color.Color) error {
+	series, reduce := make([]float32, len(wr.Latency)), maxOf
+	if oracle {
+		series, reduce = make([]float32, len(wr.Oracle.Pods)), meanOf
+		for s, n := range wr.Oracle.Pods {
+			series[s] = float32(n)
+		}
+	} else {
+		for s := range series {
+			series[s] = float32(wr.Goal)
+		}
+	}
+	l, err := plotter.NewLine(perMinute(series, reduce))
+	if err != nil {
+		return err
+	}
+	l.Color, l.Width = c, vg.Points(0.5)
+	if oracle {
+		l.Width, l.Dashes = vg.Points(0.8), []vg.Length{vg.Points(1), vg.Points(2)}
+	}
+	p.Add(l)
+	return nil
 }
 
 // perMinute reduces a per-second series to one point a minute.

@@ -52,6 +52,11 @@ func WriteText(w io.Writer, results ...*Result) error {
 	if len(results) < 2 {
 		return nil
 	}
+	return writeSummary(w, results)
+}
+
+// writeSummary writes the totals of two or more results side by side.
+func writeSummary(w io.Writer, results []*Result) error {
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	row := func(label string, cell func(*Result) string) {
