@@ -43,10 +43,10 @@ func (r *Result) WriteText(w io.Writer) error {
 		fmt.Fprintf(w, "the input's tuned workers hold %d connections at max replicas, over the budget's %d: the tuned layout fits it\n", held, r.Budget)
 	}
 	if misses := r.VerifyMisses(); len(misses) > 0 {
-		fmt.Fprintf(w, "re-simulated on %s: the winner MISSES the goal there:\n  %s\n", r.verifySeed(), strings.Join(misses, "\n  "))
+		fmt.Fprintf(w, "re-simulated on %s: the winner MISSES the goal there:\n  %s\n", r.verifyLabel, strings.Join(misses, "\n  "))
 	} else {
 		fmt.Fprintf(w, "re-simulated on %s: %.0f pod-minutes, every worker within its goal (p99 of all jobs %.1f s)\n",
-			r.verifySeed(), r.Verify.PodMinutes, r.Verify.P99)
+			r.verifyLabel, r.Verify.PodMinutes, r.Verify.P99)
 	}
 	for _, o := range r.Workers {
 		if o.Tuned {
@@ -57,8 +57,6 @@ func (r *Result) WriteText(w io.Writer) error {
 	}
 	return nil
 }
-
-func (r *Result) verifySeed() string { return r.verifyLabel }
 
 // changes lists the knobs of o that the winner changes, "nothing" when none.
 func (r *Result) changes(o WorkerOutcome) string {

@@ -3,6 +3,7 @@ package tune
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/mastoscale/mastoscale/internal/simulate"
 	"github.com/mastoscale/mastoscale/pkg/layout"
@@ -82,8 +83,7 @@ type component struct {
 type evaluator struct {
 	d    *layout.SidekiqLayout
 	opts simulate.Options
-	runs int64 // simulations run (all goroutines; guarded by mu)
-	mu   sync.Mutex
+	runs atomic.Int64 // simulations run, by all goroutines
 }
 
 // eval simulates ws's component with ws at k and the other tuned workers at their best.
@@ -120,9 +120,7 @@ func (e *evaluator) eval(ws *workerSearch, k Knobs) (Eval, error) {
 	ws.mu.Lock()
 	ws.evals[k] = ev
 	ws.mu.Unlock()
-	e.mu.Lock()
-	e.runs++
-	e.mu.Unlock()
+	e.runs.Add(1)
 	return ev, nil
 }
 
@@ -201,43 +199,33 @@ var dimensions = []dimension{dimMax, dimPace, dimListLength, dimMin, dimConcurre
 // along lists the valid knobs that differ from k in dimension d only (concurrency keeps the
 // backlog per thread).
 func (s Space) along(d dimension, k Knobs, limit int64) []Knobs {
-	var out []Knobs
-	add := func(c Knobs) {
-		if c != k && s.valid(c, limit) {
-			out = append(out, c)
-		}
-	}
+	keep := func(c Knobs) bool { return c != k && s.valid(c, limit) }
 	switch d {
 	case dimMax:
-		for _, m := range s.MaxReplicas {
-			c := k
-			c.MaxReplicas = m
-			add(c)
-		}
+		return variants(k, s.MaxReplicas, keep, func(c *Knobs, m int32) { c.MaxReplicas = m })
 	case dimMin:
-		for _, m := range s.MinReplicas {
-			c := k
-			c.MinReplicas = m
-			add(c)
-		}
+		return variants(k, s.MinReplicas, keep, func(c *Knobs, m int32) { c.MinReplicas = m })
 	case dimPace:
-		for i := range s.Paces {
-			c := k
-			c.Pace = i
-			add(c)
+		paces := make([]int, len(s.Paces))
+		for i := range paces {
+			paces[i] = i
 		}
+		return variants(k, paces, keep, func(c *Knobs, p int) { c.Pace = p })
 	case dimListLength:
-		for _, p := range s.PerThread {
-			c := k
-			c.ListLength = listLength(p, k.Concurrency)
-			add(c)
-		}
-	case dimConcurrency:
-		per := float64(k.ListLength) / float64(k.Concurrency)
-		for _, n := range s.Concurrency {
-			c := k
-			c.Concurrency, c.ListLength = n, listLength(per, n)
-			add(c)
+		return variants(k, s.PerThread, keep, func(c *Knobs, p float64) { c.ListLength = listLength(p, k.Concurrency) })
+	}
+	per := float64(k.ListLength) / float64(k.Concurrency)
+	return variants(k, s.Concurrency, keep, func(c *Knobs, n int32) { c.Concurrency, c.ListLength = n, listLength(per, n) })
+}
+
+// variants is k with each of values set, those keep accepts.
+func variants[T any](k Knobs, values []T, keep func(Knobs) bool, set func(*Knobs, T)) []Knobs {
+	var out []Knobs
+	for _, v := range values {
+		c := k
+		set(&c, v)
+		if keep(c) {
+			out = append(out, c)
 		}
 	}
 	return out

@@ -40,8 +40,6 @@ type WorkerOutcome struct {
 	Oracle float64 `json:"oraclePodMinutes"`
 	// Evaluated counts the candidates simulated for the worker.
 	Evaluated int `json:"evaluated"`
-	// Knobs is the winner; Pace its behavior.
-	pace Pace
 }
 
 // Result of a search.
@@ -54,7 +52,7 @@ type Result struct {
 	// Candidates counts the simulations run; Elapsed how long the search took.
 	Candidates int64         `json:"candidates"`
 	Elapsed    time.Duration `json:"-"`
-	// Budget is the connections Sidekiq may hold at max replicas (0: no limit).
+	// Budget is the connections the tuned workers may hold at max replicas together.
 	Budget      int64 `json:"budgetConnections"`
 	knobs       map[int]Knobs
 	spaces      map[int]Space
@@ -96,7 +94,7 @@ func Search(l *layout.SidekiqLayout, trace *simulate.Trace, opts Options) (*Resu
 	if err := res.choose(d, searches); err != nil {
 		return nil, err
 	}
-	res.Candidates = e.runs
+	res.Candidates = e.runs.Load()
 	res.Elapsed = time.Since(start)
 	return res, res.finish(d, trace, opts, searches)
 }
