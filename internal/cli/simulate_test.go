@@ -65,13 +65,18 @@ func TestSimulateCompareAndPlot(t *testing.T) {
 	}
 }
 
+// The trace commands (simulate, plan, tune) refuse bad flags and layouts with exit code 1 and a
+// message naming the flag or field.
 func TestSimulateErrors(t *testing.T) {
 	for args, want := range map[string]string{
-		"simulate --trace tsunami":            `unknown trace "tsunami"`,
-		"simulate --trace /nonexistent/t.csv": "reading trace",
-		"simulate --service push=fast":        `--service: "push=fast" must be queue=seconds`,
-		"plan --peak lots":                    `--peak: "lots" must be a positive jobs/s`,
-		"plan --preset split --worker nobody": `worker "nobody" is not an autoscaled worker`,
+		"simulate --trace tsunami":                                             `unknown trace "tsunami"`,
+		"simulate --trace /nonexistent/t.csv":                                  "reading trace",
+		"simulate --service push=fast":                                         `--service: "push=fast" must be queue=seconds`,
+		"plan --peak lots":                                                     `--peak: "lots" must be a positive jobs/s`,
+		"plan --preset split --worker nobody":                                  `worker "nobody" is not an autoscaled worker`,
+		"tune --trace viral --duration 10m":                                    "spec.database.maxConnections: tune needs the Postgres budget",
+		"tune --trace viral --duration 10m --max-connections 100 -o xml":       `--output "xml": use text, json or yaml`,
+		"tune --trace viral --duration 10m --max-connections 60 --reserved 60": "spec.database.reserved: Invalid value: 60: leaves no connections for Sidekiq under maxConnections (60)",
 	} {
 		_, errOut, code := run(t, strings.Fields(args)...)
 		assert.Equal(t, 1, code, args)
