@@ -13,14 +13,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// officialWorkers are the official charts' mastodon.sidekiq.workers for a split release, so
-// attach mode has workers to scale.
-var officialWorkers = map[string]any{"mastodon": map[string]any{"sidekiq": map[string]any{"workers": []any{
-	map[string]any{"name": "default", "concurrency": 25, "replicas": 2, "queues": []any{"default,8", "ingress,4", "mailers,2"}},
-	map[string]any{"name": "push-pull", "concurrency": 15, "replicas": 1, "queues": []any{"push,6", "pull", "fasp"}},
-	map[string]any{"name": "scheduler", "concurrency": 5, "replicas": 1, "queues": []any{"scheduler"}},
-}}}}
-
 // TestOfficialChartItemsKept runs the function on ResourceLists built from real renders of
 // both official charts (the real helm binary on ../shared/charts), splitting with a preset and
 // attaching to the chart's own workers, and checks that every item it does not own comes back
@@ -36,7 +28,7 @@ func TestOfficialChartItemsKept(t *testing.T) {
 			spec   string
 		}{
 			{"split", nil, "preset: split"},
-			{"attach", officialWorkers, "{}"},
+			{"attach", testutil.SplitWorkers, "{}"},
 		} {
 			t.Run(chart.dir+"/"+mode.name, func(t *testing.T) {
 				dir := t.TempDir()

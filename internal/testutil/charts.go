@@ -11,6 +11,15 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
+// SplitWorkers are chart values (mastodon.sidekiq.workers, valid for both official charts) of
+// a release already split into default, push-pull and scheduler workers: what attach mode
+// scales.
+var SplitWorkers = map[string]any{"mastodon": map[string]any{"sidekiq": map[string]any{"workers": []any{
+	map[string]any{"name": "default", "concurrency": 25, "replicas": 2, "queues": []any{"default,8", "ingress,4", "mailers,2"}},
+	map[string]any{"name": "push-pull", "concurrency": 15, "replicas": 1, "queues": []any{"push,6", "pull", "fasp"}},
+	map[string]any{"name": "scheduler", "concurrency": 5, "replicas": 1, "queues": []any{"scheduler"}},
+}}}}
+
 // The official Mastodon charts, unmodified, as ../shared/charts holds them (see its README).
 // They are AGPL test input: tests read them from there and never copy them into the repository.
 const (

@@ -13,14 +13,6 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// splitWorkers are the official charts' mastodon.sidekiq.workers for a split release, so
-// attach mode has workers to scale.
-var splitWorkers = map[string]any{"mastodon": map[string]any{"sidekiq": map[string]any{"workers": []any{
-	map[string]any{"name": "default", "concurrency": 25, "replicas": 2, "queues": []any{"default,8", "ingress,4", "mailers,2"}},
-	map[string]any{"name": "push-pull", "concurrency": 15, "replicas": 1, "queues": []any{"push,6", "pull", "fasp"}},
-	map[string]any{"name": "scheduler", "concurrency": 5, "replicas": 1, "queues": []any{"scheduler"}},
-}}}}
-
 // TestForeignDocumentsByteIdentical post-renders real renders of both official charts (the
 // real helm binary on ../shared/charts) in split and attach mode, and checks that every
 // document the post-renderer does not own is in the output exactly as it came, in order.
@@ -32,7 +24,7 @@ func TestForeignDocumentsByteIdentical(t *testing.T) {
 			opts   postrender.Options
 		}{
 			{"split", nil, postrender.Options{Preset: "split"}},
-			{"attach", splitWorkers, postrender.Options{}},
+			{"attach", testutil.SplitWorkers, postrender.Options{}},
 		} {
 			t.Run(chart+"/"+mode.name, func(t *testing.T) {
 				input := testutil.HelmTemplate(t, "MASTOSCALE_HELM3", chart, "social", "fedi", mode.values)

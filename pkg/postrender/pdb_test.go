@@ -28,7 +28,7 @@ func TestPostRenderPodDisruptionBudgets(t *testing.T) {
 			opts   postrender.Options
 		}{
 			{"split", nil, postrender.Options{Preset: "split"}},
-			{"attach", splitWorkers, postrender.Options{}},
+			{"attach", testutil.SplitWorkers, postrender.Options{}},
 		} {
 			t.Run(chart+"/"+mode.name, func(t *testing.T) {
 				input := testutil.HelmTemplate(t, "MASTOSCALE_HELM3", chart, "social", "fedi", mode.values)

@@ -24,7 +24,7 @@ func TestPostRenderSidekiqScaler(t *testing.T) {
 		}{
 			{"split", `
   preset: split`, nil},
-			{"attach", "", splitWorkers},
+			{"attach", "", testutil.SplitWorkers},
 		} {
 			t.Run(chart+"/"+mode.name, func(t *testing.T) {
 				l, err := layout.Parse([]byte(`apiVersion: mastoscale.dev/v1alpha1
