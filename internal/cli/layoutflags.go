@@ -62,9 +62,5 @@ func (f *layoutFlags) document(l *layout.SidekiqLayout) ([]byte, error) {
 	if f.file != "" {
 		return os.ReadFile(f.file)
 	}
-	data, err := layout.Marshal(l)
-	if err != nil {
-		return nil, err
-	}
-	return data, nil
+	return layout.Marshal(l)
 }

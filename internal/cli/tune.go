@@ -11,14 +11,9 @@ import (
 
 func newTuneCommand(s Streams) *cobra.Command {
 	var (
-		lf       layoutFlags
-		sf       simFlags
-		out      string
-		output   string
-		plotPath string
-		maxConn  int32
-		reserved int32
-		maxConc  int32
+		lf layoutFlags
+		sf simFlags
+		tf tuneFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "tune [-f layout.yaml | --preset NAME] --trace NAME|FILE.csv [--goal 30s] [--out tuned.yaml] [--plot front.svg]",
@@ -38,18 +33,18 @@ and writes the tuned layout, the input with only the tuned fields changed and co
 error naming the constraint that binds.`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			return runTune(s, &lf, &sf, tuneFlags{out, output, plotPath, maxConn, reserved, maxConc})
+			return runTune(s, &lf, &sf, tf)
 		},
 	}
 	lf.register(cmd)
 	sf.register(cmd)
 	f := cmd.Flags()
-	f.StringVarP(&out, "out", "w", "", "write the tuned layout to this file")
-	f.StringVarP(&output, "output", "o", "text", "text (the report), json (report and layout) or yaml (the tuned layout only)")
-	f.StringVar(&plotPath, "plot", "", "write an SVG of each worker's Pareto front and of the tuned layout's run against the input's")
-	f.Int32Var(&maxConn, "max-connections", 0, "Postgres max_connections, replacing spec.database.maxConnections")
-	f.Int32Var(&reserved, "reserved", 0, "connections web and streaming hold, replacing spec.database.reserved (with --max-connections)")
-	f.Int32Var(&maxConc, "max-concurrency", layout.MaxConcurrency, "most threads per process tune may pick (a worker's own concurrency stays a choice): keep it where throughputPerThread was measured")
+	f.StringVarP(&tf.out, "out", "w", "", "write the tuned layout to this file")
+	f.StringVarP(&tf.output, "output", "o", "text", "text (the report), json (report and layout) or yaml (the tuned layout only)")
+	f.StringVar(&tf.plot, "plot", "", "write an SVG of each worker's Pareto front and of the tuned layout's run against the input's")
+	f.Int32Var(&tf.maxConn, "max-connections", 0, "Postgres max_connections, replacing spec.database.maxConnections")
+	f.Int32Var(&tf.reserved, "reserved", 0, "connections web and streaming hold, replacing spec.database.reserved (with --max-connections)")
+	f.Int32Var(&tf.maxC, "max-concurrency", layout.MaxConcurrency, "most threads per process tune may pick (a worker's own concurrency stays a choice): keep it where throughputPerThread was measured")
 	return cmd
 }
 
